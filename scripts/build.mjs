@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+import { mkdirSync } from 'node:fs';
+// Bundles each executable into dist/ with esbuild. Native or runtime-loading
+// packages (better-sqlite3, etcd3) stay external and are loaded from node_modules.
+import { build } from 'esbuild';
+
+const root = new URL('..', import.meta.url).pathname;
+
+/** name → entry point. Add an executable here when its command really works. */
+export const executables = {};
+
+const banner =
+  "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);";
+
+mkdirSync(`${root}dist`, { recursive: true });
+const names = Object.keys(executables);
+if (names.length === 0) console.log('build: no executables yet');
+await Promise.all(
+  names.map((name) =>
+    build({
+      entryPoints: [`${root}${executables[name]}`],
+      outfile: `${root}dist/${name}.mjs`,
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'esm',
+      minify: true,
+      sourcemap: 'linked',
+      banner: { js: banner },
+      external: ['better-sqlite3', 'etcd3', 'pino-pretty'],
+      logLevel: 'warning',
+    }),
+  ),
+);
+for (const name of names) console.log(`build: dist/${name}.mjs`);
