@@ -49,13 +49,17 @@ export class Lexer {
 
   constructor(private readonly input: string) {}
 
-  peek(): Token {
-    if (this.peeked === undefined) this.peeked = this.lex();
+  /**
+   * `expected` names what the parser can accept here; it becomes the error when
+   * the input holds a character that starts no token at all.
+   */
+  peek(expected = 'an expression'): Token {
+    if (this.peeked === undefined) this.peeked = this.lex(expected);
     return this.peeked;
   }
 
-  next(): Token {
-    const t = this.peek();
+  next(expected = 'an expression'): Token {
+    const t = this.peek(expected);
     this.peeked = undefined;
     return t;
   }
@@ -124,7 +128,7 @@ export class Lexer {
     return { kind, text, pos };
   }
 
-  private lex(): Token {
+  private lex(expected: string): Token {
     this.skipSpace();
     const s = this.input;
     const start = this.pos;
@@ -188,7 +192,7 @@ export class Lexer {
     }
     if (this.startsWithAt('all(', start)) return this.lexNullary(Tok.All, 4, start);
     if (this.startsWithAt('global(', start)) return this.lexNullary(Tok.Global, 7, start);
-    const key = this.identifier('an expression');
+    const key = this.identifier(expected);
     return this.emit(Tok.Label, start, key);
   }
 

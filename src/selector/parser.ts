@@ -32,18 +32,20 @@ export function parseAst(text: string): SelectorNode {
   const lx = new Lexer(text);
   if (lx.peek().kind === Tok.EOF) return ALL_SELECTOR;
   const node = parseOr(lx, 0);
-  const rest = lx.peek();
-  if (rest.kind !== Tok.EOF) {
-    lx.fail(rest.pos, "'&&', '||' or end of input");
-  }
+  const rest = lx.peek(afterTerm(0));
+  if (rest.kind !== Tok.EOF) lx.fail(rest.pos, afterTerm(0));
   return node;
+}
+
+function afterTerm(depth: number): string {
+  return depth === 0 ? "'&&', '||' or end of input" : "'&&', '||' or ')'";
 }
 
 function parseOr(lx: Lexer, depth: number): SelectorNode {
   const first = parseAnd(lx, depth);
-  if (lx.peek().kind !== Tok.Or) return first;
+  if (lx.peek(afterTerm(depth)).kind !== Tok.Or) return first;
   const operands = [first];
-  while (lx.peek().kind === Tok.Or) {
+  while (lx.peek(afterTerm(depth)).kind === Tok.Or) {
     lx.next();
     operands.push(parseAnd(lx, depth));
   }
@@ -52,9 +54,9 @@ function parseOr(lx: Lexer, depth: number): SelectorNode {
 
 function parseAnd(lx: Lexer, depth: number): SelectorNode {
   const first = parseUnary(lx, depth);
-  if (lx.peek().kind !== Tok.And) return first;
+  if (lx.peek(afterTerm(depth)).kind !== Tok.And) return first;
   const operands = [first];
-  while (lx.peek().kind === Tok.And) {
+  while (lx.peek(afterTerm(depth)).kind === Tok.And) {
     lx.next();
     operands.push(parseUnary(lx, depth));
   }
@@ -85,8 +87,8 @@ function parsePrimary(lx: Lexer, depth: number): SelectorNode {
         lx.fail(tok.pos, `at most ${MAX_NESTING_DEPTH} nested parentheses`);
       }
       const inner = parseOr(lx, depth + 1);
-      const close = lx.next();
-      if (close.kind !== Tok.RParen) lx.fail(close.pos, "')'");
+      const close = lx.next(afterTerm(depth + 1));
+      if (close.kind !== Tok.RParen) lx.fail(close.pos, afterTerm(depth + 1));
       return inner;
     }
     case Tok.Label:
@@ -100,23 +102,23 @@ function parseComparison(lx: Lexer, key: string): SelectorNode {
   const op = lx.next();
   const valueKind = VALUE_OPS.get(op.kind);
   if (valueKind !== undefined) {
-    const v = lx.next();
+    const v = lx.next('a quoted value');
     if (v.kind !== Tok.String) lx.fail(v.pos, 'a quoted value');
     return Object.freeze({ kind: valueKind, key, value: v.text });
   }
   if (op.kind === Tok.In || op.kind === Tok.NotIn) {
-    const open = lx.next();
+    const open = lx.next("a set literal '{'");
     if (open.kind !== Tok.LBrace) lx.fail(open.pos, "a set literal '{'");
     const values: string[] = [];
     // Calico accepts a trailing comma ({"a",}) but not a leading or doubled one.
     for (;;) {
-      const t = lx.next();
+      const t = lx.next("a quoted value or '}'");
       if (t.kind === Tok.RBrace) break;
       if (t.kind !== Tok.String) {
         lx.fail(t.pos, "a quoted value or '}'");
       }
       values.push(t.text);
-      const sep = lx.next();
+      const sep = lx.next("',' or '}'");
       if (sep.kind === Tok.RBrace) break;
       if (sep.kind !== Tok.Comma) lx.fail(sep.pos, "',' or '}'");
     }
