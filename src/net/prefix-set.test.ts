@@ -211,6 +211,39 @@ describe('PrefixSet against a naive model', () => {
   });
 });
 
+test('PrefixSet lookup over the whole IPv4 space, high addresses included', () => {
+  const arbV4Cidr = fc
+    .tuple(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 32 }))
+    .map(
+      ([n, len]): Cidr => ({ family: 4, address: BigInt(n) & maskOf(4, len), prefixLength: len }),
+    );
+  fc.assert(
+    fc.property(
+      fc.array(arbV4Cidr, { maxLength: 30 }),
+      fc.array(fc.integer({ min: 0, max: 0xffffffff }), { minLength: 1, maxLength: 20 }),
+      (cidrs, probes) => {
+        const set = new PrefixSet(cidrs);
+        const edges = cidrs.flatMap((x) => [
+          x.address,
+          x.address + (1n << BigInt(32 - x.prefixLength)) - 1n,
+        ]);
+        for (const v of [...probes.map(BigInt), ...edges]) {
+          const probe: IpAddress = { family: 4, value: v };
+          const expected = naiveLookup(cidrs, probe);
+          assert.deepEqual(set.lookup(probe), expected);
+          assert.deepEqual(set.lookupV4(Number(v)), expected);
+        }
+      },
+    ),
+    { numRuns: 500 },
+  );
+  const set = new PrefixSet([c('255.255.255.255/32'), c('128.0.0.0/1')]);
+  assert.equal(formatCidr(set.lookupV4(0xffffffff)!), '255.255.255.255/32');
+  assert.equal(formatCidr(set.lookupV4(0x80000000)!), '128.0.0.0/1');
+  assert.equal(set.lookupV4(0x7fffffff), undefined);
+  assert.ok(set.covers(c('192.168.0.0/16')));
+});
+
 describe('CidrMatcher', () => {
   test('matches v4 numbers and v6 bigints', () => {
     const m = new CidrMatcher(['10.0.0.0/8', '192.168.1.0/24', 'fd00::/8', '172.16.0.5/32'].map(c));

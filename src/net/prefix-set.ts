@@ -2,8 +2,19 @@ import { bitLength, formatIp, type IpAddress, type IpFamily } from './address.js
 import { assertCidr, type Cidr, compareCidr, formatCidr, maskOf } from './cidr.js';
 
 /** One family's prefixes, bucketed by length so longest-prefix match is one probe per length. */
+// IPv4 keys are signed int32 numbers: V8 hashes those (small integers) far faster than
+// bigints or unsigned values above 2^31, and route lookups are hot.
+type Key = number | bigint;
+
+function keyOf(cidr: Cidr): Key {
+  return cidr.family === 4 ? Number(cidr.address) | 0 : cidr.address;
+}
+
+const MASKS32: number[] = [];
+for (let len = 0; len <= 32; len++) MASKS32.push(len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0);
+
 class FamilyTable {
-  readonly byLength: (Map<bigint, Cidr> | undefined)[];
+  readonly byLength: (Map<Key, Cidr> | undefined)[];
   /** lengths with at least one prefix, longest first */
   lengths: number[] = [];
   readonly masks: bigint[] = [];
@@ -54,8 +65,9 @@ export class PrefixSet implements Iterable<Cidr> {
       bucket = new Map();
       t.byLength[cidr.prefixLength] = bucket;
     }
-    if (bucket.has(cidr.address)) return false;
-    bucket.set(cidr.address, {
+    const key = keyOf(cidr);
+    if (bucket.has(key)) return false;
+    bucket.set(key, {
       family: cidr.family,
       address: cidr.address,
       prefixLength: cidr.prefixLength,
@@ -70,7 +82,7 @@ export class PrefixSet implements Iterable<Cidr> {
   remove(cidr: Cidr): boolean {
     const t = this.table(cidr.family);
     const bucket = t.byLength[cidr.prefixLength];
-    if (!bucket?.delete(cidr.address)) return false;
+    if (!bucket?.delete(keyOf(cidr))) return false;
     t.size--;
     if (bucket.size === 0) t.refreshLengths();
     this.sorted = undefined;
@@ -78,7 +90,7 @@ export class PrefixSet implements Iterable<Cidr> {
   }
 
   has(cidr: Cidr): boolean {
-    return this.table(cidr.family).byLength[cidr.prefixLength]?.has(cidr.address) ?? false;
+    return this.table(cidr.family).byLength[cidr.prefixLength]?.has(keyOf(cidr)) ?? false;
   }
 
   clear(): void {
@@ -92,9 +104,20 @@ export class PrefixSet implements Iterable<Cidr> {
 
   /** Longest-prefix match: the most specific stored CIDR holding ip. */
   lookup(ip: IpAddress): Cidr | undefined {
-    const t = this.table(ip.family);
+    if (ip.family === 4) return this.lookupV4(Number(ip.value));
+    const t = this.v6;
     for (const len of t.lengths) {
       const hit = t.byLength[len]!.get(ip.value & t.masks[len]!);
+      if (hit) return hit;
+    }
+    return undefined;
+  }
+
+  /** Longest-prefix match for an IPv4 address given as an unsigned 32-bit number. */
+  lookupV4(ip: number): Cidr | undefined {
+    const t = this.v4;
+    for (const len of t.lengths) {
+      const hit = t.byLength[len]!.get(ip & MASKS32[len]!);
       if (hit) return hit;
     }
     return undefined;
@@ -109,7 +132,8 @@ export class PrefixSet implements Iterable<Cidr> {
     const t = this.table(cidr.family);
     for (const len of t.lengths) {
       if (len > cidr.prefixLength) continue;
-      const hit = t.byLength[len]!.get(cidr.address & t.masks[len]!);
+      const masked = cidr.address & t.masks[len]!;
+      const hit = t.byLength[len]!.get(cidr.family === 4 ? Number(masked) | 0 : masked);
       if (hit) return hit;
     }
     return undefined;
