@@ -1,0 +1,59 @@
+// Public face of src/policy: Calico's policy semantics as a reference engine.
+//  - conversion: v3 / Kubernetes resources -> normalised backend model (convert.ts, k8s.ts)
+//  - ordering: tiers, policies, and which policies apply to an endpoint (order.ts)
+//  - snapshot: an indexed, load-order-independent view of a resource set (snapshot.ts)
+export {
+  applyFelixConfiguration,
+  convertHostEndpoint,
+  convertNetworkSet,
+  convertPolicy,
+  convertProfile,
+  convertRule,
+  convertRules,
+  convertTier,
+  convertWorkloadEndpoint,
+  DEFAULT_HOST_CONFIG,
+  effectiveLabels,
+  expandEntityRule,
+  type ParsedPorts,
+  PORT_PROTOCOLS,
+  parsePorts,
+  parseProtocol,
+  policySelector,
+  protocolName,
+  RESERVED_TIERS,
+  type RuleContext,
+  v3Action,
+} from './convert.js';
+export { PolicyError, type PolicyErrorCode } from './errors.js';
+export type * from './input.js';
+export {
+  convertK8sNamespace,
+  convertK8sNetworkPolicy,
+  convertK8sServiceAccount,
+  k8sNamespaceSelectorToCalico,
+  k8sPodSelectorToCalico,
+  simplifyK8sPorts,
+} from './k8s.js';
+export * from './model.js';
+export {
+  comparePolicies,
+  compareTiers,
+  governs,
+  type PoliciesForEndpointOptions,
+  type PolicyChain,
+  policiesForEndpoint,
+  policyInChain,
+  sortPolicies,
+  sortTiers,
+  type TierPolicies,
+} from './order.js';
+export {
+  buildSnapshot,
+  type Contributor,
+  policyKeyId,
+  type ResolvedEndpoint,
+  type ResolvedNetworkSet,
+  Snapshot,
+  stagedTarget,
+} from './snapshot.js';
