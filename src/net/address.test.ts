@@ -163,3 +163,18 @@ test('compareIp orders v4 before v6, then by value', () => {
     .map(formatIp);
   assert.deepEqual(sorted, ['0.0.0.0', '10.0.0.1', '10.0.0.2', '::', '::1']);
 });
+
+test('huge input gives a short message but keeps the full input', () => {
+  const text = '1'.repeat(100_000);
+  assert.throws(
+    () => parseIp(text),
+    (e: unknown) => {
+      assert.ok(e instanceof IpParseError);
+      assert.equal(e.input, text);
+      assert.ok(e.message.length < 300, e.message);
+      assert.match(e.message, /greater than 255/);
+      return true;
+    },
+  );
+  assert.equal(isValidIp(`${'1:'.repeat(50_000)}1`), false);
+});

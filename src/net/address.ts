@@ -1,4 +1,4 @@
-import { IpParseError } from './errors.js';
+import { IpParseError, quoteInput } from './errors.js';
 
 export type IpFamily = 4 | 6;
 
@@ -71,14 +71,14 @@ function scanV4(s: string, start: number, end: number): boolean {
     }
     if (len > 1 && s.charCodeAt(partStart) === 48) {
       return fail(
-        `octet "${s.slice(partStart, i)}" at column ${partStart + 1} has a leading zero ` +
+        `octet "${s.slice(partStart, Math.min(i, partStart + 12))}" at column ${partStart + 1} has a leading zero ` +
           '(octal forms are ambiguous and not accepted)',
         partStart + 1,
       );
     }
     if (len > 3 || octet > 255) {
       return fail(
-        `octet "${s.slice(partStart, i)}" at column ${partStart + 1} is greater than 255`,
+        `octet "${s.slice(partStart, Math.min(i, partStart + 12))}" at column ${partStart + 1} is greater than 255`,
         partStart + 1,
       );
     }
@@ -151,7 +151,7 @@ function scanV6(s: string, start: number, end: number): boolean {
     if (len === 0) return fail(describeChar(s, i), i + 1);
     if (len > 4) {
       return fail(
-        `group "${s.slice(groupStart, i)}" at column ${groupStart + 1} has more than 4 hex digits`,
+        `group "${s.slice(groupStart, Math.min(i, groupStart + 12))}" at column ${groupStart + 1} has more than 4 hex digits`,
         groupStart + 1,
       );
     }
@@ -213,7 +213,7 @@ function invalid(text: string): IpParseError {
   return new IpParseError(
     'INVALID_IP',
     text,
-    `Cannot parse IP address ${JSON.stringify(text)}: ${failReason}`,
+    `Cannot parse IP address ${quoteInput(text)}: ${failReason}`,
     failColumn || undefined,
   );
 }
@@ -258,7 +258,7 @@ export function parseIpv4(text: string): number {
     throw new IpParseError(
       'INVALID_IP',
       text,
-      `Cannot parse IPv4 address ${JSON.stringify(text)}: it is an IPv6 address`,
+      `Cannot parse IPv4 address ${quoteInput(text)}: it is an IPv6 address`,
     );
   }
   throw invalid(text);

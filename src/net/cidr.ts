@@ -6,7 +6,7 @@ import {
   makeIp,
   scanAddressInternal,
 } from './address.js';
-import { IpParseError } from './errors.js';
+import { IpParseError, quoteInput } from './errors.js';
 
 /** A network: `address` always has its host bits cleared. */
 export interface Cidr {
@@ -56,12 +56,7 @@ function cidrError(
   reason: string,
   column?: number,
 ): IpParseError {
-  return new IpParseError(
-    code,
-    text,
-    `Cannot parse CIDR ${JSON.stringify(text)}: ${reason}`,
-    column,
-  );
+  return new IpParseError(code, text, `Cannot parse CIDR ${quoteInput(text)}: ${reason}`, column);
 }
 
 /**
@@ -121,7 +116,7 @@ function parseCidrAt(text: string, slash: number, strict: boolean): Cidr {
     throw cidrError(
       'INVALID_CIDR',
       text,
-      `prefix length "${text.slice(start)}" at column ${start + 1} has a leading zero`,
+      `prefix length "${text.slice(start, start + 12)}" at column ${start + 1} has a leading zero`,
       start + 1,
     );
   }
@@ -130,7 +125,7 @@ function parseCidrAt(text: string, slash: number, strict: boolean): Cidr {
     throw cidrError(
       'PREFIX_OUT_OF_RANGE',
       text,
-      `prefix length ${text.slice(start)} at column ${start + 1} is out of range for IPv${family} (0-${bits})`,
+      `prefix length ${text.slice(start, start + 12)} at column ${start + 1} is out of range for IPv${family} (0-${bits})`,
       start + 1,
     );
   }

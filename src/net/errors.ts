@@ -25,3 +25,11 @@ export class IpParseError extends SyntaxError {
     this.column = column;
   }
 }
+
+/**
+ * Quotes input for an error message, shortened so that a megabyte of garbage does not
+ * become a megabyte of log line (the full text stays on the error's `input`).
+ */
+export function quoteInput(text: string): string {
+  return JSON.stringify(text.length > 80 ? `${text.slice(0, 77)}...` : text);
+}
