@@ -1,0 +1,14 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EmbeddedBackend } from './index.js';
+import { runConformance } from './testdata/conformance.js';
+
+runConformance('embedded (SQLite)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'calico-ts-embedded-'));
+  return {
+    open: async () => new EmbeddedBackend({ path: join(dir, 'calico.db') }),
+    childEnv: { DATASTORE_TYPE: 'embedded', CALICO_DATA_DIR: dir },
+    teardown: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+});
