@@ -26,6 +26,25 @@ export {
   v3Action,
 } from './convert.js';
 export { PolicyError, type PolicyErrorCode } from './errors.js';
+export {
+  decide,
+  evaluateFlow,
+  type Flow,
+  type NormalisedFlow,
+  type ParsedFlow,
+  parseFlow,
+  policingHostEndpoint,
+  promoteStaged,
+  type RuleAction,
+  type SideTrace,
+  type StagedTrace,
+  type StageName,
+  type StageTrace,
+  type StageVerdict,
+  type Step,
+  type Trace,
+  type Verdict,
+} from './evaluate.js';
 export type * from './input.js';
 export {
   convertK8sNamespace,
@@ -35,6 +54,7 @@ export {
   k8sPodSelectorToCalico,
   simplifyK8sPorts,
 } from './k8s.js';
+export { entityMatches, l4Matches, type Packet, type PacketSide, ruleMatches } from './match.js';
 export * from './model.js';
 export {
   comparePolicies,

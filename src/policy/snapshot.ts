@@ -120,6 +120,8 @@ export class Snapshot {
   readonly ignored: readonly string[];
   /** problems that do not stop evaluation (e.g. two endpoints claiming one address) */
   readonly warnings: readonly string[];
+  /** whether any staged policy exists (the what-if evaluation is skipped otherwise) */
+  readonly hasStaged: boolean;
 
   private readonly defaultHostConfig: HostConfig;
   private readonly nodeHostConfig: ReadonlyMap<string, HostConfig>;
@@ -290,6 +292,7 @@ export class Snapshot {
     });
     this.tiers = tiers;
     this.policies = policies;
+    this.hasStaged = policies.some((p) => p.staged);
     this.profiles = profiles;
 
     for (const p of policies) {
