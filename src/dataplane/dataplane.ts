@@ -1,0 +1,250 @@
+// The Dataplane facade: folds the calc graph's update stream into a DesiredState and,
+// on flush(), reconciles nftables, routes and interface settings in one namespace.
+// Nothing is deleted or replaced before the stream reports in-sync, so a restarted
+// process leaves the previous instance's table enforcing until its own is complete.
+import {
+  applyDesiredStateUpdate,
+  type DesiredState,
+  type DesiredStateUpdate,
+  emptyDesiredState,
+  type RouteState,
+} from '../calc/index.js';
+import { configureInterfaces } from './interfaces.js';
+import { countTable, type RenderedTable, type TableCounts } from './model.js';
+import { TABLE_NAME } from './names.js';
+import { type NftStats, NftTable, type SyncResult } from './nft.js';
+import { Renderer } from './render.js';
+import {
+  CALICO_ROUTE_PROTOCOL,
+  type RouteApplyResult,
+  type RouteSpec,
+  RouteTable,
+} from './routes.js';
+
+export interface DataplaneOptions {
+  /** network namespace to program; the caller's own namespace when absent */
+  netns?: string;
+  tableName?: string;
+  routeProtocol?: number;
+  /** program routes from DesiredState.routes (default true) */
+  manageRoutes?: boolean;
+  /** apply workload interface sysctls (default true) */
+  manageInterfaces?: boolean;
+  /** periodic read-back of table and routes; 0 disables (default 0; Felix uses 3 min) */
+  refreshIntervalMs?: number;
+  nftRetries?: number;
+  nftBackoffMs?: number;
+  /** called after every flush that did something */
+  onApply?: (m: ApplyMetrics) => void;
+}
+
+export interface ApplyMetrics {
+  /** time spent in flush(), milliseconds */
+  applyMs: number;
+  nft: SyncResult | undefined;
+  routes: RouteApplyResult | undefined;
+  counts: TableCounts;
+}
+
+export interface DataplaneMetrics extends TableCounts {
+  applies: number;
+  lastApplyMs: number;
+  nft: NftStats;
+  routes: number;
+  inSync: boolean;
+}
+
+export function routeSpecFor(r: RouteState): RouteSpec | undefined {
+  switch (r.type) {
+    case 'local-workload':
+      return r.interfaceName ? { dst: r.dst, kind: 'device', dev: r.interfaceName } : undefined;
+    case 'local-block':
+      return { dst: r.dst, kind: 'blackhole' };
+    case 'remote-block':
+    case 'remote-workload':
+      return r.nextHop
+        ? { dst: r.dst, kind: 'nexthops', nextHops: [{ via: r.nextHop }] }
+        : undefined;
+  }
+}
+
+export class Dataplane {
+  readonly state: DesiredState = emptyDesiredState();
+  readonly routes: RouteTable;
+  private readonly renderer: Renderer;
+  private readonly nft: NftTable;
+  private dirtySets = new Set<string>();
+  private allSetsDirty = true;
+  private routesDirty = true;
+  private readonly configuredIfs = new Set<string>();
+  private globalsDone = false;
+  private routesResynced = false;
+  private queue: Promise<unknown> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private last: RenderedTable | undefined;
+  private applies = 0;
+  private lastApplyMs = 0;
+
+  constructor(private readonly opts: DataplaneOptions = {}) {
+    const tableName = opts.tableName ?? TABLE_NAME;
+    this.renderer = new Renderer(tableName);
+    this.nft = new NftTable({
+      netns: opts.netns,
+      tableName,
+      retries: opts.nftRetries,
+      backoffMs: opts.nftBackoffMs,
+    });
+    this.routes = new RouteTable({
+      netns: opts.netns,
+      protocol: opts.routeProtocol ?? CALICO_ROUTE_PROTOCOL,
+    });
+    if (opts.refreshIntervalMs && opts.refreshIntervalMs > 0) {
+      this.timer = setInterval(() => {
+        this.refresh().catch(() => {
+          // a failed refresh is retried at the next tick; the flush path reports errors
+        });
+      }, opts.refreshIntervalMs);
+      this.timer.unref();
+    }
+  }
+
+  /** Buffers one update; nothing reaches the kernel until flush(). */
+  apply(update: DesiredStateUpdate): void {
+    if (this.stopped) throw new Error('Dataplane.apply() after stop()');
+    applyDesiredStateUpdate(this.state, update);
+    switch (update.type) {
+      case 'ipSetUpdate':
+      case 'ipSetDelta':
+      case 'ipSetRemove':
+        this.dirtySets.add(update.id);
+        break;
+      case 'routeUpdate':
+      case 'routeRemove':
+        this.routesDirty = true;
+        this.syncRoute(update.type === 'routeUpdate' ? update.route.dst : update.dst);
+        break;
+    }
+  }
+
+  private syncRoute(dst: string): void {
+    if (this.opts.manageRoutes === false) return;
+    const r = this.state.routes.get(dst);
+    const spec = r ? routeSpecFor(r) : undefined;
+    if (spec) this.routes.set(spec);
+    else this.routes.delete(dst);
+  }
+
+  /** Reconciles the kernel with everything applied so far (serialised with other flushes). */
+  flush(): Promise<ApplyMetrics> {
+    const p = this.queue.then(() => this.doFlush());
+    this.queue = p.catch(() => undefined);
+    return p;
+  }
+
+  private async doFlush(): Promise<ApplyMetrics> {
+    const t0 = performance.now();
+    let nftResult: SyncResult | undefined;
+    let routeResult: RouteApplyResult | undefined;
+    const inSync = this.state.inSync;
+
+    if (this.opts.manageInterfaces !== false) {
+      const wanted = [...this.state.workloadEndpoints.values()]
+        .map((e) => e.interfaceName)
+        .filter((n) => !this.configuredIfs.has(n));
+      if (wanted.length > 0 || !this.globalsDone) {
+        const done = await configureInterfaces(this.opts.netns, wanted, !this.globalsDone);
+        this.globalsDone = true;
+        for (const n of done) this.configuredIfs.add(n);
+      }
+      for (const n of [...this.configuredIfs])
+        if (![...this.state.workloadEndpoints.values()].some((e) => e.interfaceName === n))
+          this.configuredIfs.delete(n);
+    }
+
+    if (this.opts.manageRoutes !== false && (this.routesDirty || !this.routesResynced)) {
+      // Before in-sync only add/replace; the first in-sync flush also removes strays.
+      if (inSync && !this.routesResynced) {
+        routeResult = await this.routes.resync(true);
+        this.routesResynced = true;
+      } else routeResult = await this.routes.apply();
+      this.routesDirty = routeResult.failed.length > 0;
+    }
+
+    if (inSync) {
+      const table = this.renderer.render(
+        this.state,
+        this.allSetsDirty ? undefined : this.dirtySets,
+      );
+      nftResult = await this.nft.sync(table);
+      this.last = table;
+      this.dirtySets = new Set();
+      this.allSetsDirty = false;
+    }
+    const applyMs = performance.now() - t0;
+    this.applies++;
+    this.lastApplyMs = applyMs;
+    const m: ApplyMetrics = {
+      applyMs,
+      nft: nftResult,
+      routes: routeResult,
+      counts: this.last ? countTable(this.last) : zeroCounts(),
+    };
+    this.opts.onApply?.(m);
+    return m;
+  }
+
+  /** Read-back of table and routes; repairs drift (also run by the refresh timer). */
+  refresh(): Promise<string | undefined> {
+    const p = this.queue.then(async () => {
+      if (!this.state.inSync) return undefined;
+      const drift = await this.nft.repairDrift();
+      if (this.opts.manageRoutes !== false) await this.routes.resync(true);
+      return drift;
+    });
+    this.queue = p.catch(() => undefined);
+    return p;
+  }
+
+  /** Forces the next flush to rewrite the table atomically. */
+  forceFullResync(): void {
+    this.nft.markDirty();
+    this.allSetsDirty = true;
+  }
+
+  metrics(): DataplaneMetrics {
+    return {
+      ...(this.last ? countTable(this.last) : zeroCounts()),
+      applies: this.applies,
+      lastApplyMs: this.lastApplyMs,
+      nft: { ...this.nft.stats },
+      routes: this.routes.size,
+      inSync: this.state.inSync,
+    };
+  }
+
+  /** The table as last rendered (for diagnostics and `calicoctl`-style dumps). */
+  rendered(): RenderedTable | undefined {
+    return this.last;
+  }
+
+  /**
+   * Stops timers and waits for in-flight work. The kernel state stays as programmed:
+   * a restarting agent must keep enforcing until its successor is in sync.
+   */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.queue;
+  }
+
+  /** Removes our table (teardown only; never part of normal operation). */
+  async deleteTable(): Promise<void> {
+    await this.queue;
+    await this.nft.delete();
+  }
+}
+
+function zeroCounts(): TableCounts {
+  return { chains: 0, rules: 0, sets: 0, setElements: 0, maps: 0, mapElements: 0 };
+}

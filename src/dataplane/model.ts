@@ -1,0 +1,199 @@
+// The rendered form of our nftables table: plain data that the driver can serialise
+// as one atomic full replacement or diff against what it last programmed.
+
+export const TABLE_FAMILY = 'inet';
+
+export interface NftChain {
+  /** base-chain header, e.g. `type filter hook forward priority filter; policy accept;` */
+  readonly hook?: string;
+  /** rule bodies, each already ending in `comment "cali:<hash>…"` */
+  readonly rules: readonly string[];
+}
+
+export interface NftSet {
+  /** e.g. `ipv4_addr` or `ipv4_addr . inet_proto . inet_service` */
+  readonly type: string;
+  readonly interval: boolean;
+  /** elements in nft syntax, sorted, no duplicates, no overlapping intervals */
+  readonly elements: readonly string[];
+}
+
+export interface NftMap {
+  /** e.g. `ifname : verdict` */
+  readonly type: string;
+  /** key (nft syntax, e.g. `"cali123"`) → value (e.g. `goto cali-fw-cali123`) */
+  readonly elements: ReadonlyMap<string, string>;
+}
+
+export interface RenderedTable {
+  readonly name: string;
+  readonly chains: ReadonlyMap<string, NftChain>;
+  readonly sets: ReadonlyMap<string, NftSet>;
+  readonly maps: ReadonlyMap<string, NftMap>;
+}
+
+export interface TableCounts {
+  chains: number;
+  rules: number;
+  sets: number;
+  setElements: number;
+  maps: number;
+  mapElements: number;
+}
+
+export function countTable(t: RenderedTable): TableCounts {
+  let rules = 0;
+  for (const c of t.chains.values()) rules += c.rules.length;
+  let setElements = 0;
+  for (const s of t.sets.values()) setElements += s.elements.length;
+  let mapElements = 0;
+  for (const m of t.maps.values()) mapElements += m.elements.size;
+  return {
+    chains: t.chains.size,
+    rules,
+    sets: t.sets.size,
+    setElements,
+    maps: t.maps.size,
+    mapElements,
+  };
+}
+
+function setDecl(s: NftSet, withElements: boolean): string {
+  const flags = s.interval ? ' flags interval;' : '';
+  const elems =
+    withElements && s.elements.length > 0 ? ` elements = { ${s.elements.join(', ')} };` : '';
+  return `{ type ${s.type};${flags}${elems} }`;
+}
+
+function mapDecl(m: NftMap): string {
+  const elems =
+    m.elements.size > 0
+      ? ` elements = { ${[...m.elements].map(([k, v]) => `${k} : ${v}`).join(', ')} };`
+      : '';
+  return `{ type ${m.type};${elems} }`;
+}
+
+/**
+ * The whole table as one transaction: `add table` + `delete table` + recreate, so the
+ * kernel swaps old for new atomically whether or not the table existed. Chains are
+ * declared before maps whose verdicts point at them, and rules come last.
+ */
+export function serializeFull(t: RenderedTable): string {
+  const T = `${TABLE_FAMILY} ${t.name}`;
+  const out: string[] = [`add table ${T}`, `delete table ${T}`, `add table ${T}`];
+  for (const [name, c] of t.chains)
+    out.push(c.hook ? `add chain ${T} ${name} { ${c.hook} }` : `add chain ${T} ${name}`);
+  for (const [name, s] of t.sets) out.push(`add set ${T} ${name} ${setDecl(s, true)}`);
+  for (const [name, m] of t.maps) out.push(`add map ${T} ${name} ${mapDecl(m)}`);
+  for (const [name, c] of t.chains) for (const r of c.rules) out.push(`add rule ${T} ${name} ${r}`);
+  return `${out.join('\n')}\n`;
+}
+
+function sortedDiff(
+  oldEls: readonly string[],
+  newEls: readonly string[],
+): { added: string[]; removed: string[] } {
+  if (oldEls === newEls) return { added: [], removed: [] };
+  const oldSet = new Set(oldEls);
+  const newSet = new Set(newEls);
+  return {
+    added: newEls.filter((e) => !oldSet.has(e)),
+    removed: oldEls.filter((e) => !newSet.has(e)),
+  };
+}
+
+function sameRules(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+export interface Delta {
+  /** nft script, empty when nothing changed */
+  script: string;
+  /** true when the difference cannot be expressed incrementally (base chain or set type change) */
+  needsFull: boolean;
+  changes: number;
+}
+
+/**
+ * The smallest transaction taking `from` (what the kernel holds) to `to`. Order matters
+ * inside one transaction: new sets and chains exist before anything references them,
+ * set elements are deleted before overlapping ones are added, and chains are flushed
+ * (dropping their jumps) before any chain or set they referenced is deleted.
+ */
+export function diffTables(from: RenderedTable, to: RenderedTable): Delta {
+  const T = `${TABLE_FAMILY} ${to.name}`;
+  const head: string[] = [];
+  const elems: string[] = [];
+  const mapElems: string[] = [];
+  const fills: string[] = [];
+  const tail: string[] = [];
+  let needsFull = false;
+
+  for (const [name, s] of to.sets) {
+    const old = from.sets.get(name);
+    if (!old) {
+      head.push(`add set ${T} ${name} ${setDecl(s, true)}`);
+      continue;
+    }
+    if (old.type !== s.type || old.interval !== s.interval) {
+      needsFull = true;
+      continue;
+    }
+    const { added, removed } = sortedDiff(old.elements, s.elements);
+    if (removed.length > 0) elems.push(`delete element ${T} ${name} { ${removed.join(', ')} }`);
+    if (added.length > 0) elems.push(`add element ${T} ${name} { ${added.join(', ')} }`);
+  }
+  for (const [name, c] of to.chains) {
+    const old = from.chains.get(name);
+    if (!old) {
+      head.push(c.hook ? `add chain ${T} ${name} { ${c.hook} }` : `add chain ${T} ${name}`);
+      for (const r of c.rules) fills.push(`add rule ${T} ${name} ${r}`);
+      continue;
+    }
+    if (old.hook !== c.hook) {
+      needsFull = true;
+      continue;
+    }
+    if (sameRules(old.rules, c.rules)) continue;
+    fills.push(`flush chain ${T} ${name}`);
+    for (const r of c.rules) fills.push(`add rule ${T} ${name} ${r}`);
+  }
+  for (const [name, m] of to.maps) {
+    const old = from.maps.get(name);
+    if (!old) {
+      head.push(`add map ${T} ${name} ${mapDecl(m)}`);
+      continue;
+    }
+    if (old.type !== m.type) {
+      needsFull = true;
+      continue;
+    }
+    if (old.elements === m.elements) continue;
+    const del: string[] = [];
+    const add: string[] = [];
+    for (const [k, v] of old.elements) {
+      const nv = m.elements.get(k);
+      if (nv === undefined || nv !== v) del.push(k);
+    }
+    for (const [k, v] of m.elements) if (old.elements.get(k) !== v) add.push(`${k} : ${v}`);
+    if (del.length > 0) mapElems.push(`delete element ${T} ${name} { ${del.join(', ')} }`);
+    if (add.length > 0) mapElems.push(`add element ${T} ${name} { ${add.join(', ')} }`);
+  }
+  const removedChains = [...from.chains.keys()].filter((n) => !to.chains.has(n));
+  for (const n of removedChains) tail.push(`flush chain ${T} ${n}`);
+  for (const n of removedChains) tail.push(`delete chain ${T} ${n}`);
+  for (const n of from.maps.keys()) if (!to.maps.has(n)) tail.push(`delete map ${T} ${n}`);
+  for (const n of from.sets.keys()) if (!to.sets.has(n)) tail.push(`delete set ${T} ${n}`);
+
+  // Map elements pointing at deleted chains must go before the fills that might be the
+  // last other references; new chains must exist before map elements point at them.
+  const all = [...head, ...elems, ...mapElems, ...fills, ...tail];
+  return {
+    script: all.length > 0 ? `${all.join('\n')}\n` : '',
+    needsFull,
+    changes: all.length,
+  };
+}
