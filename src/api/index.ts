@@ -19,6 +19,14 @@ export {
   parsePeerIP,
 } from './bgp.js';
 export {
+  type ManifestDocument,
+  type ParseManifestsOptions,
+  parseManifests,
+  toJson,
+  toList,
+  toYaml,
+} from './codec.js';
+export {
   type CalicoNodeStatus,
   CalicoNodeStatusSchema,
   type ClusterInformation,
@@ -99,6 +107,7 @@ export {
   type IPReservation,
   IPReservationSchema,
 } from './ipam.js';
+export { kindJsonSchema, renderSchemas, schemaFileName } from './json-schema.js';
 export {
   type K8sNamespace,
   K8sNamespaceSchema,

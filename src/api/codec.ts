@@ -1,0 +1,210 @@
+// Reading and writing manifests the way kubectl and calicoctl do: multi-document
+// YAML read as YAML 1.1 (so `natOutgoing: yes` is a boolean), JSON, top-level
+// arrays, and `List` / `<Kind>List` documents flattened into their items.
+import {
+  type Document,
+  isMap,
+  isSeq,
+  LineCounter,
+  parseAllDocuments,
+  stringify,
+  type Tags,
+  type Node as YamlNode,
+} from 'yaml';
+import { ManifestParseError, type ManifestParseErrorCode } from './errors.js';
+import { API_VERSION } from './meta.js';
+
+export interface ManifestDocument {
+  /** position in the returned array */
+  index: number;
+  /** file name (or `<stdin>`), as given in options.source */
+  source: string;
+  /** 0-based index of the YAML document in the stream */
+  documentIndex: number;
+  /** 0-based index inside a List document or top-level array, when the value came from one */
+  itemIndex?: number;
+  /** 1-based line where the value starts */
+  line: number;
+  value: Record<string, unknown>;
+}
+
+export interface ParseManifestsOptions {
+  source?: string;
+}
+
+/**
+ * go-yaml v2, which kubectl and calicoctl use, has YAML 1.1 booleans, octal and
+ * `_` separators but no sexagesimal numbers, timestamps, sets or binary. Without
+ * these tags an unquoted port range like `80:59` stays a string, as in Calico.
+ */
+function goYamlTags(tags: Tags): Tags {
+  return tags.filter((t) => {
+    if (typeof t === 'string')
+      return !/^(timestamp|binary|omap|pairs|set|intTime|floatTime)$/.test(t);
+    return !(t.format === 'TIME' || /:(timestamp|binary|omap|pairs|set)$/.test(t.tag));
+  });
+}
+
+const MAX_ALIAS_COUNT = 100;
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isListKind(v: Record<string, unknown>): boolean {
+  return typeof v.kind === 'string' && /^[A-Za-z0-9]*List$/.test(v.kind) && 'items' in v;
+}
+
+/** Line (1-based) of a node, or of the fallback offset when the node has no range. */
+function lineOf(lc: LineCounter, node: YamlNode | null | undefined, fallback: number): number {
+  const offset = node?.range?.[0] ?? fallback;
+  return lc.linePos(offset).line;
+}
+
+/** `items` node of a List document's map, to report each item's own line. */
+function itemsNode(contents: YamlNode | null): YamlNode | undefined {
+  if (!isMap(contents)) return undefined;
+  for (const pair of contents.items) {
+    const key = pair.key as { value?: unknown } | null;
+    if (key?.value === 'items') return (pair.value ?? undefined) as YamlNode | undefined;
+  }
+  return undefined;
+}
+
+/**
+ * Parse a manifest stream into documents. Throws ManifestParseError (a SyntaxError)
+ * for text that is not YAML/JSON, for documents that are not objects and for
+ * malformed Lists; never anything else.
+ */
+export function parseManifests(
+  text: string,
+  options: ParseManifestsOptions = {},
+): ManifestDocument[] {
+  const source = options.source ?? '<input>';
+  const fail = (
+    code: ManifestParseErrorCode,
+    detail: string,
+    documentIndex: number,
+    line: number,
+    column: number,
+  ): never => {
+    throw new ManifestParseError(code, detail, { source, documentIndex, line, column });
+  };
+  if (typeof text !== 'string') fail('NOT_AN_OBJECT', 'manifest text must be a string', 0, 1, 1);
+  const lc = new LineCounter();
+  const out: ManifestDocument[] = [];
+  let docs: Document.Parsed[];
+  try {
+    const parsed = parseAllDocuments(text, {
+      version: '1.1',
+      customTags: goYamlTags,
+      lineCounter: lc,
+      logLevel: 'error',
+      prettyErrors: false,
+    });
+    // With an empty stream the library returns an EmptyStream, which is array-like.
+    docs = Array.from(parsed);
+  } catch (err) {
+    if (err instanceof ManifestParseError) throw err;
+    return fail('YAML_SYNTAX', err instanceof Error ? err.message : String(err), 0, 1, 1);
+  }
+
+  docs.forEach((doc, documentIndex) => {
+    const err = doc.errors[0];
+    if (err !== undefined) {
+      const pos = lc.linePos(err.pos[0]);
+      const code = /^\s*[[{]/.test(text) ? 'JSON_SYNTAX' : 'YAML_SYNTAX';
+      fail(code, err.message.split('\n')[0]!, documentIndex, pos.line, pos.col);
+    }
+    const docStart = doc.range?.[0] ?? 0;
+    const docLine = lineOf(lc, doc.contents, docStart);
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    } catch (e) {
+      fail('YAML_SYNTAX', e instanceof Error ? e.message : String(e), documentIndex, docLine, 1);
+    }
+    // An empty document (a stray `---`, only comments) is skipped, as kubectl does.
+    if (value === null || value === undefined) return;
+
+    const push = (v: unknown, line: number, itemIndex?: number) => {
+      if (!isPlainObject(v))
+        fail(
+          'NOT_AN_OBJECT',
+          `expected a resource (a mapping with apiVersion and kind), got ${Array.isArray(v) ? 'a list' : typeof v}`,
+          documentIndex,
+          line,
+          1,
+        );
+      const d: ManifestDocument = {
+        index: out.length,
+        source,
+        documentIndex,
+        line,
+        value: v as Record<string, unknown>,
+      };
+      if (itemIndex !== undefined) d.itemIndex = itemIndex;
+      out.push(d);
+    };
+
+    const seqItems = (node: YamlNode | undefined, i: number) =>
+      isSeq(node) ? lineOf(lc, node.items[i] as YamlNode, node.range?.[0] ?? 0) : docLine;
+
+    if (Array.isArray(value)) {
+      value.forEach((v, i) => push(v, seqItems(doc.contents ?? undefined, i), i));
+      return;
+    }
+    if (isPlainObject(value) && isListKind(value)) {
+      const items = value.items;
+      const node = itemsNode(doc.contents);
+      if (items === null || items === undefined) return;
+      if (!Array.isArray(items))
+        fail(
+          'BAD_LIST',
+          `${String(value.kind)} "items" must be a list`,
+          documentIndex,
+          lineOf(lc, node, docStart),
+          1,
+        );
+      const kind = String(value.kind);
+      const itemKind = kind === 'List' ? undefined : kind.slice(0, -'List'.length);
+      (items as unknown[]).forEach((item, i) => {
+        // A typed list (`IPPoolList`) may omit each item's apiVersion and kind.
+        if (itemKind !== undefined && isPlainObject(item)) {
+          if (item.kind === undefined) item.kind = itemKind;
+          if (item.apiVersion === undefined && typeof value.apiVersion === 'string')
+            item.apiVersion = value.apiVersion;
+        }
+        push(item, seqItems(node, i), i);
+      });
+      return;
+    }
+    push(value, docLine);
+  });
+  return out;
+}
+
+/** Wrap resources of one kind as calicoctl prints them: `<Kind>List` with `items`. */
+export function toList(
+  kind: string,
+  items: readonly unknown[],
+  apiVersion: string = API_VERSION,
+): { apiVersion: string; kind: string; metadata: Record<string, unknown>; items: unknown[] } {
+  return { apiVersion, kind: `${kind}List`, metadata: {}, items: [...items] };
+}
+
+/**
+ * YAML as YAML 1.1 readers expect it: strings such as `yes`, `on` or `0755` are
+ * quoted so kubectl and calicoctl read them back as strings. An array is written
+ * as a multi-document stream.
+ */
+export function toYaml(value: unknown): string {
+  const one = (v: unknown) => stringify(v, { version: '1.1', lineWidth: 0 });
+  if (Array.isArray(value)) return value.map(one).join('---\n');
+  return one(value);
+}
+
+/** Indented JSON with a trailing newline; an array stays a JSON array. */
+export function toJson(value: unknown): string {
+  return `${JSON.stringify(value, null, 2)}\n`;
+}
