@@ -151,7 +151,9 @@ export function parseManifests(
       isSeq(node) ? lineOf(lc, node.items[i] as YamlNode, node.range?.[0] ?? 0) : docLine;
 
     if (Array.isArray(value)) {
-      value.forEach((v, i) => push(v, seqItems(doc.contents ?? undefined, i), i));
+      value.forEach((v, i) => {
+        push(v, seqItems(doc.contents ?? undefined, i), i);
+      });
       return;
     }
     if (isPlainObject(value) && isListKind(value)) {
