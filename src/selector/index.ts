@@ -35,6 +35,7 @@ export { selectorId } from './id.js';
 export { evaluateInterpreted } from './interpret.js';
 export { MAX_NESTING_DEPTH } from './parser.js';
 export { printSelector } from './printer.js';
+export { type LabelRestriction, labelRestrictions } from './restrictions.js';
 export {
   clearSelectorCache,
   fromAst,

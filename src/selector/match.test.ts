@@ -71,6 +71,13 @@ const CASES: Case[] = [
   ['a == "é"', { a: 'é' }, M],
   ['a == "😀"', { a: '😀' }, M],
   ['a == "x&&y"', { a: 'x&&y' }, M],
+  // values that would break naive code generation
+  [`a == '"); throw new Error("injected"); ("'`, { a: '"); throw new Error("injected"); ("' }, M],
+  ['a == "\x24{l}"', { a: '\x24{l}' }, M], // a template placeholder
+  ['a == "x\\"', { a: 'x\\' }, M],
+  ['a in {"\u2028", "\ud800"}', { a: '\u2028' }, M],
+  ['a == "\u2028"', { a: '\u2029' }, N],
+  ['a == "\ud800"', { a: '\ud800' }, M],
   ['a == "has(b)"', { a: 'has(b)' }, M],
   ['a == "has(b)"', { b: 'x' }, N],
   ['calico/k8s_NS-.1/role == "db"', { 'calico/k8s_NS-.1/role': 'db' }, M],
