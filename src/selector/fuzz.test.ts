@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { parseSelector, type Selector, SelectorParseError } from './index.js';
+import { evaluateInterpreted, parseSelector, type Selector, SelectorParseError } from './index.js';
 
 function attempt(text: string): Selector | undefined {
   try {
@@ -145,6 +145,10 @@ describe('selector fuzz', () => {
     assert.equal(attempt('"'.repeat(100_001)), undefined);
     const wide = Array.from({ length: 5000 }, (_, i) => `k${i} == "v"`).join(' || ');
     assert.equal(attempt(wide)?.matches({ k4999: 'v' }), true);
+    let deep = 'has(z)';
+    for (let i = 0; i < 999; i++) deep = `(has(k${i}) ${i % 2 ? '&&' : '||'} !${deep})`;
+    const deepSel = attempt(deep);
+    assert.equal(deepSel?.matches({ z: '' }), evaluateInterpreted(deepSel!.ast, { z: '' }));
     const bigSet = `a in {${Array.from({ length: 5000 }, (_, i) => `"${i}"`).join(',')}}`;
     assert.equal(attempt(bigSet)?.matches({ a: '4321' }), true);
   });
