@@ -205,8 +205,7 @@ export class Lexer {
   }
 
   private lexOperator(start: number): Token {
-    const table: ReadonlyArray<readonly [Tok, readonly string[]]> = OPERATOR_WORDS;
-    for (const [kind, words] of table) {
+    for (const [kind, words] of OPERATOR_WORDS) {
       const end = this.matchWords(words);
       if (end !== undefined) {
         this.pos = end;
