@@ -59,7 +59,14 @@ function cacheGet(text: string): Selector | undefined {
   return hit;
 }
 
+/**
+ * Longer texts are parsed every time: caching them would let a few huge inputs pin
+ * memory far beyond what SELECTOR_CACHE_SIZE suggests.
+ */
+const MAX_CACHED_TEXT_LENGTH = 8192;
+
 function cachePut(text: string, sel: Selector): void {
+  if (text.length > MAX_CACHED_TEXT_LENGTH) return;
   cache.set(text, sel);
   if (cache.size > SELECTOR_CACHE_SIZE) {
     const oldest = cache.keys().next().value as string;
