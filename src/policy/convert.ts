@@ -480,8 +480,18 @@ export function convertPolicy(res: ResourceLike, kindOverride?: PolicyKind): Bac
     );
   }
 
-  // An empty types list governs both directions at the backend layer (§6).
-  const types = spec.types ?? [];
+  // Calico defaults an empty types list on create from the rules present (§6); we
+  // apply the same defaulting so a resource behaves as it would once applied.
+  const hasIngress = (spec.ingress ?? []).length > 0;
+  const hasEgress = (spec.egress ?? []).length > 0;
+  const types =
+    spec.types !== undefined && spec.types !== null && spec.types.length > 0
+      ? spec.types
+      : hasEgress && !hasIngress
+        ? ['Egress']
+        : hasEgress
+          ? ['Ingress', 'Egress']
+          : ['Ingress'];
   for (const t of types) {
     if (t !== 'Ingress' && t !== 'Egress') {
       throw new PolicyError(
@@ -490,8 +500,8 @@ export function convertPolicy(res: ResourceLike, kindOverride?: PolicyKind): Bac
       );
     }
   }
-  const ingress = types.length === 0 || types.includes('Ingress');
-  const egress = types.length === 0 || types.includes('Egress');
+  const ingress = types.includes('Ingress');
+  const egress = types.includes('Egress');
 
   const doNotTrack = !namespaced && spec.doNotTrack === true;
   const preDNAT = !namespaced && spec.preDNAT === true;

@@ -1,6 +1,9 @@
 // Compact builders for policy scenarios, shared by this component's tests and
 // benchmark. They produce plain v3 / Kubernetes resource objects.
+import assert from 'node:assert/strict';
+import { evaluateFlow, type Flow, type Step, type Trace, type Verdict } from './evaluate.js';
 import type { ResourceLike, V3EndpointPort, V3PolicySpec, V3ProfileSpec, V3Rule } from './input.js';
+import { buildSnapshot, type Snapshot } from './snapshot.js';
 
 export interface WepOptions {
   ns?: string;
@@ -145,4 +148,68 @@ export function felix(name: string, spec: Record<string, unknown>): ResourceLike
     metadata: { name },
     spec,
   };
+}
+
+// ---------------------------------------------------------------- scenario cases
+
+export interface Case {
+  name: string;
+  res: unknown[];
+  flow: Flow;
+  verdict: Verdict;
+  /** the side that decided and a subset of its deciding step */
+  by: ['egress' | 'ingress', { kind: Step['kind'] } & Record<string, unknown>];
+  /** the verdict with staged policies enforced; 'none' asserts no staged section */
+  staged?: Verdict | 'none';
+  extra?: (t: Trace, snap: Snapshot) => void;
+}
+
+function assertSubset(actual: unknown, expected: Record<string, unknown>, where: string) {
+  for (const [k, v] of Object.entries(expected)) {
+    assert.deepEqual(
+      (actual as Record<string, unknown>)[k],
+      v,
+      `${where}.${k}: ${JSON.stringify(actual)}`,
+    );
+  }
+}
+
+export function runCase(c: Case): Trace {
+  const snap = buildSnapshot(c.res);
+  const t = evaluateFlow(snap, c.flow);
+  const explain = JSON.stringify(t, null, 1);
+  assert.equal(t.verdict, c.verdict, `verdict; trace: ${explain}`);
+  const [sideName, step] = c.by;
+  const sideTrace = t[sideName];
+  if (c.verdict === 'Deny') {
+    assert.equal(sideTrace.verdict, 'Deny', `${sideName} should deny; trace: ${explain}`);
+  }
+  assertSubset(sideTrace.decidedBy, step as Record<string, unknown>, `${sideName}.decidedBy`);
+  // The deciding step is always the last step of the deciding stage.
+  const stage = sideTrace.stages.find((s) => s.decidedBy === sideTrace.decidedBy);
+  if (stage !== undefined) assert.equal(stage.steps[stage.steps.length - 1], stage.decidedBy);
+  if (c.staged === 'none') assert.equal(t.staged, undefined, 'no staged section expected');
+  else if (c.staged !== undefined) assert.equal(t.staged?.verdict, c.staged, `staged; ${explain}`);
+  c.extra?.(t, snap);
+  // JSON round trip keeps the shape (no Maps, bigints or undefined holes).
+  assert.deepEqual(JSON.parse(JSON.stringify(t)), t);
+  return t;
+}
+
+export function tcp(
+  dstPort: number,
+  srcIp = '10.0.0.1',
+  dstIp = '10.0.0.2',
+  srcPort = 40000,
+): Flow {
+  return { srcIp, dstIp, protocol: 'TCP', srcPort, dstPort };
+}
+
+export function udp(
+  dstPort: number,
+  srcIp = '10.0.0.1',
+  dstIp = '10.0.0.2',
+  srcPort = 40000,
+): Flow {
+  return { srcIp, dstIp, protocol: 'UDP', srcPort, dstPort };
 }
