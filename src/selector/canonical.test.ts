@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { clearSelectorCache, fromAst, parseSelector, printSelector, selectorId } from './index.js';
+import {
+  clearSelectorCache,
+  fromAst,
+  parseSelector,
+  printSelector,
+  SELECTOR_CACHE_SIZE,
+  selectorCacheSize,
+  selectorId,
+} from './index.js';
 
 // Inputs, canonical text and (where Calico's tests pin them) Calico's own ids.
 const CANONICAL: ReadonlyArray<readonly [string, string, string?]> = [
@@ -90,6 +98,23 @@ describe('canonical form and ids', () => {
     const b = parseSelector("a=='b'");
     assert.notEqual(b, a);
     assert.equal(b.canonical, a.canonical);
+  });
+
+  test('the cache is bounded and evicts the least recently used entry', () => {
+    clearSelectorCache();
+    const first = parseSelector('k == "first"');
+    const keep = parseSelector('k == "keep"');
+    for (let i = 0; i < SELECTOR_CACHE_SIZE; i++) {
+      parseSelector(`k == "${i}"`);
+      if (i % 1000 === 0) assert.equal(parseSelector('k == "keep"'), keep); // refresh
+      assert.ok(selectorCacheSize() <= SELECTOR_CACHE_SIZE);
+    }
+    assert.equal(parseSelector('k == "keep"'), keep);
+    const again = parseSelector('k == "first"');
+    assert.notEqual(again, first);
+    assert.equal(again.canonical, first.canonical);
+    const huge = `k in {${Array.from({ length: 2000 }, (_, i) => `"${i}"`).join(', ')}}`;
+    assert.notEqual(parseSelector(huge), parseSelector(huge));
   });
 
   test('selectors and their ASTs are immutable', () => {

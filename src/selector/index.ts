@@ -42,4 +42,5 @@ export {
   parseSelector,
   SELECTOR_CACHE_SIZE,
   type Selector,
+  selectorCacheSize,
 } from './selector.js';

@@ -74,6 +74,11 @@ function cachePut(text: string, sel: Selector): void {
   }
 }
 
+/** Entries currently cached (texts and canonical forms share entries' selectors). */
+export function selectorCacheSize(): number {
+  return cache.size;
+}
+
 /** Forgets every cached selector (tests use it to exercise the uncached path). */
 export function clearSelectorCache(): void {
   cache.clear();
