@@ -1,0 +1,1095 @@
+// The incremental calculation graph for one host (calico-dataplane.md §2). Every
+// resource update adjusts indexes and marks output keys dirty; `flush` turns the dirty
+// keys into DesiredStateUpdates in the event sequencer's order. Work per update is
+// proportional to what the update touches: the label index finds the selectors an
+// endpoint change concerns, and policies are matched only against local endpoints.
+import type {
+  BackendPolicy,
+  BackendProfile,
+  BackendTier,
+  NamedPort,
+  ResourceLike,
+} from '../policy/index.js';
+import type { Selector } from '../selector/index.js';
+import type {
+  DesiredStateUpdate,
+  EffectiveConfig,
+  IpSetMember,
+  IpSetType,
+  PolicyId,
+  PolicyProgram,
+  ProfileProgram,
+} from './desired-state.js';
+import {
+  effectiveTiers,
+  localEndpointState,
+  mergeLabels,
+  networkSetProfiles,
+  sameLabels,
+} from './endpoints.js';
+import { mergeConfig, namedPortMembers, poolState } from './oracle.js';
+import {
+  type BlockInput,
+  deriveResource,
+  type EndpointInput,
+  keyOfResource,
+  keyOfUpdate,
+  type NodeInput,
+  type PoolInput,
+  type ResourceUpdate,
+} from './resources.js';
+import {
+  blockOwner,
+  blockRoutes,
+  finalizeRoute,
+  pickRoute,
+  type RouteCandidate,
+  workloadRoutes,
+} from './routes.js';
+import {
+  type Compiled,
+  compilePolicy,
+  compileProfile,
+  type IpSetRef,
+  policyIdOf,
+} from './rules.js';
+import { LabelIndex, type Labels, SelectorIndex } from './selectors.js';
+
+export interface CalcGraphOptions {
+  /** the node name whose endpoints are local (WorkloadEndpoint/HostEndpoint `spec.node`) */
+  readonly hostname: string;
+}
+
+/** Anything a rule selector can select: an endpoint or a network set. */
+interface Contributor {
+  readonly key: string;
+  readonly ownLabels: Labels;
+  readonly profiles: readonly string[];
+  /** effective labels; replaced when an inherited profile's labels change */
+  labels: Labels;
+  readonly nets: readonly string[];
+  readonly addrs: readonly string[];
+  readonly ports: readonly NamedPort[];
+  local: LocalEndpoint | undefined;
+}
+
+interface ContributorView {
+  readonly labels: Labels;
+  readonly nets: readonly string[];
+  readonly addrs: readonly string[];
+  readonly ports: readonly NamedPort[];
+}
+
+interface LocalEndpoint {
+  readonly key: string;
+  readonly input: EndpointInput;
+  readonly contributor: Contributor;
+  /** non-staged policies whose selector matches the endpoint's effective labels */
+  readonly policies: Set<PolicyEntry>;
+}
+
+interface PolicyEntry {
+  readonly key: string;
+  readonly backend: BackendPolicy;
+  readonly id: PolicyId;
+  readonly everywhere: boolean;
+  readonly matched: Set<LocalEndpoint>;
+  compiled: Compiled<PolicyProgram> | undefined;
+}
+
+interface ProfileUse {
+  count: number;
+  compiled: Compiled<ProfileProgram>;
+}
+
+/** One IP set's members, counted per contributor, and what the dataplane has seen of it. */
+class IpSetData {
+  readonly members = new Map<IpSetMember, number>();
+  /** the dataplane holds this incarnation; changes since go out as deltas */
+  emitted = false;
+  readonly added = new Set<IpSetMember>();
+  readonly removed = new Set<IpSetMember>();
+
+  constructor(
+    readonly id: string,
+    readonly type: IpSetType,
+    private readonly onDirty: (s: IpSetData) => void,
+  ) {}
+
+  inc(m: IpSetMember): void {
+    const n = this.members.get(m);
+    if (n !== undefined) {
+      this.members.set(m, n + 1);
+      return;
+    }
+    this.members.set(m, 1);
+    if (this.emitted) {
+      if (!this.removed.delete(m)) this.added.add(m);
+      this.onDirty(this);
+    }
+  }
+
+  dec(m: IpSetMember): void {
+    const n = this.members.get(m);
+    if (n === undefined) return;
+    if (n > 1) {
+      this.members.set(m, n - 1);
+      return;
+    }
+    this.members.delete(m);
+    if (this.emitted) {
+      if (!this.added.delete(m)) this.removed.add(m);
+      this.onDirty(this);
+    }
+  }
+}
+
+interface NamedPortSet {
+  readonly ref: Extract<IpSetRef, { kind: 'namedPort' }>;
+  refs: number;
+  readonly data: IpSetData;
+}
+
+/** The selector-matching state shared by a selector's own set and its named-port sets. */
+interface SelectorUse {
+  readonly selector: Selector;
+  plainRefs: number;
+  plain: IpSetData | undefined;
+  readonly namedPorts: Map<string, NamedPortSet>;
+}
+
+interface BlockEntry {
+  readonly input: BlockInput;
+  readonly routes: readonly RouteCandidate[];
+}
+
+type Source = { readonly candidate: RouteCandidate; readonly source: string };
+
+function jsonKey(v: unknown): string {
+  return JSON.stringify(v);
+}
+
+export class CalcGraph {
+  readonly hostname: string;
+
+  private inSync = false;
+  private sentInSync = false;
+
+  // --- inputs, by resource key
+  private readonly derivedKind = new Map<string, string>();
+  private readonly userTiers = new Map<string, BackendTier>();
+  private tiers: Map<string, BackendTier> = effectiveTiers([]);
+  private readonly policies = new Map<string, PolicyEntry>();
+  private readonly policiesByTier = new Map<string, Set<PolicyEntry>>();
+  private readonly policyIndex = new SelectorIndex<PolicyEntry>();
+  private readonly profiles = new Map<string, { key: string; value: BackendProfile }>();
+  private readonly profileNames = new Map<string, string>();
+  private readonly contributors = new Map<string, Contributor>();
+  private readonly profileUsers = new Map<string, Set<Contributor>>();
+  private readonly labelIndex = new LabelIndex<Contributor>();
+  private readonly locals = new Map<string, LocalEndpoint>();
+  private readonly pools = new Map<string, PoolInput>();
+  private readonly nodes = new Map<string, NodeInput>();
+  private readonly blocks = new Map<string, BlockEntry>();
+  private readonly blocksByCidr = new Map<string, Set<string>>();
+  private readonly claims = new Map<string, Map<string, string>>();
+  private readonly felix = new Map<string, Readonly<Record<string, unknown>>>();
+
+  // --- derived state
+  private readonly selectorUses = new Map<string, SelectorUse>();
+  private readonly selectorIndex = new SelectorIndex<SelectorUse>();
+  private readonly ipSets = new Map<string, IpSetData>();
+  private readonly activePolicies = new Map<PolicyId, PolicyEntry>();
+  private readonly profileUses = new Map<string, ProfileUse>();
+  private readonly routeSources = new Map<string, Map<string, RouteCandidate>>();
+  private readonly routesByNode = new Map<string, Map<string, number>>();
+
+  // --- output bookkeeping
+  private readonly dirtyIpSets = new Set<string>();
+  private readonly dirtyPolicies = new Set<PolicyId>();
+  private readonly dirtyProfiles = new Set<string>();
+  private readonly dirtyEndpoints = new Set<string>();
+  private readonly dirtyRoutes = new Set<string>();
+  private readonly dirtyPools = new Set<string>();
+  private configDirty = true;
+  private readonly sentIpSets = new Set<string>();
+  private readonly sentPolicies = new Map<PolicyId, string>();
+  private readonly sentProfiles = new Map<string, string>();
+  private readonly sentEndpoints = new Map<
+    string,
+    { kind: 'workload' | 'host'; id: string; json: string }
+  >();
+  private readonly sentRoutes = new Map<string, string>();
+  private readonly sentPools = new Map<string, string>();
+  private sentConfig: string | undefined;
+
+  private readonly markIpSetDirty = (s: IpSetData) => {
+    this.dirtyIpSets.add(s.id);
+  };
+
+  constructor(options: CalcGraphOptions) {
+    this.hostname = options.hostname;
+  }
+
+  // ================================================================ input
+
+  /** Applies one update; cheap, and nothing is emitted until `flush`. */
+  onUpdate(update: ResourceUpdate): void {
+    const key = keyOfUpdate(update);
+    if (update.type === 'set') this.set(key, update.resource);
+    else this.remove(key);
+  }
+
+  /** Convenience for a batch of updates, in order. */
+  onUpdates(updates: Iterable<ResourceUpdate>): void {
+    for (const u of updates) this.onUpdate(u);
+  }
+
+  /** The datastore has delivered its snapshot; the next flush emits the full state. */
+  onInSync(): void {
+    this.inSync = true;
+  }
+
+  private set(key: string, res: ResourceLike): void {
+    if (keyOfResource(res) !== key) throw new Error('resource key mismatch');
+    const d = deriveResource(res);
+    const prevKind = this.derivedKind.get(key);
+    if (prevKind !== undefined && prevKind !== d.kind) this.remove(key);
+    switch (d.kind) {
+      case 'tier':
+        this.userTiers.set(key, d.value);
+        this.tiersChanged();
+        break;
+      case 'policy':
+        this.setPolicy(key, d.value.backend, d.value.everywhere);
+        break;
+      case 'profile':
+        this.setProfile(key, d.value);
+        break;
+      case 'endpoint':
+        this.setEndpoint(key, d.value);
+        break;
+      case 'networkSet': {
+        const b = d.value.backend;
+        this.setContributor(key, {
+          ownLabels: b.labels,
+          profiles: networkSetProfiles(b.kind, b.namespace),
+          nets: d.value.nets,
+          addrs: [],
+          ports: [],
+        });
+        break;
+      }
+      case 'pool':
+        this.setPool(key, d.value);
+        break;
+      case 'node':
+        this.setNode(key, d.value);
+        break;
+      case 'block':
+        this.setBlock(key, d.value);
+        break;
+      case 'affinity':
+        this.setClaim(key, d.value.confirmed ? d.value.node : undefined, d.value.cidrText);
+        break;
+      case 'felix':
+        this.felix.set(d.name, d.spec);
+        this.configDirty = true;
+        break;
+      case 'staged':
+      case 'ignored':
+        // Staged policies never reach the dataplane; invalid resources count as absent.
+        this.remove(key);
+        this.derivedKind.delete(key);
+        return;
+    }
+    this.derivedKind.set(key, d.kind);
+  }
+
+  private remove(key: string): void {
+    const kind = this.derivedKind.get(key);
+    if (kind === undefined) return;
+    this.derivedKind.delete(key);
+    switch (kind) {
+      case 'tier':
+        this.userTiers.delete(key);
+        this.tiersChanged();
+        return;
+      case 'policy':
+        this.removePolicy(key);
+        return;
+      case 'profile':
+        this.removeProfile(key);
+        return;
+      case 'endpoint':
+        this.removeEndpoint(key);
+        return;
+      case 'networkSet':
+        this.removeContributor(key);
+        return;
+      case 'pool':
+        this.removePool(key);
+        return;
+      case 'node':
+        this.removeNode(key);
+        return;
+      case 'block':
+        this.removeBlock(key);
+        return;
+      case 'affinity':
+        this.setClaim(key, undefined, undefined);
+        return;
+      case 'felix': {
+        const name = key.slice(key.lastIndexOf('|') + 1);
+        this.felix.delete(name);
+        this.configDirty = true;
+        return;
+      }
+    }
+  }
+
+  // ================================================================ tiers
+
+  private tiersChanged(): void {
+    const next = effectiveTiers(this.userTiers.values());
+    const changed = new Set<string>();
+    for (const [name, t] of next) {
+      const old = this.tiers.get(name);
+      if (old === undefined || old.order !== t.order || old.defaultAction !== t.defaultAction) {
+        changed.add(name);
+      }
+    }
+    for (const name of this.tiers.keys()) if (!next.has(name)) changed.add(name);
+    this.tiers = next;
+    for (const name of changed) {
+      for (const p of this.policiesByTier.get(name) ?? []) {
+        this.refreshPolicy(p);
+        for (const ep of p.matched) this.dirtyEndpoints.add(ep.key);
+      }
+    }
+  }
+
+  // ================================================================ policies
+
+  private setPolicy(key: string, backend: BackendPolicy, everywhere: boolean): void {
+    const old = this.policies.get(key);
+    const entry: PolicyEntry = {
+      key,
+      backend,
+      id: policyIdOf(backend.key),
+      everywhere,
+      matched: new Set(),
+      compiled: undefined,
+    };
+    this.policies.set(key, entry);
+    this.policyIndex.add(entry, backend.selector);
+    let byTier = this.policiesByTier.get(backend.tier);
+    if (byTier === undefined) {
+      byTier = new Set();
+      this.policiesByTier.set(backend.tier, byTier);
+    }
+    byTier.add(entry);
+    for (const ep of this.locals.values()) {
+      if (backend.selector.matches(ep.contributor.labels)) {
+        entry.matched.add(ep);
+        ep.policies.add(entry);
+        this.dirtyEndpoints.add(ep.key);
+      }
+    }
+    // Activate the new version before releasing the old one, so IP sets both use
+    // survive the swap instead of being torn down and rebuilt.
+    this.refreshPolicy(entry);
+    if (old !== undefined) this.dropPolicyEntry(old);
+  }
+
+  private removePolicy(key: string): void {
+    const old = this.policies.get(key);
+    if (old === undefined) return;
+    this.policies.delete(key);
+    this.dropPolicyEntry(old);
+  }
+
+  private dropPolicyEntry(old: PolicyEntry): void {
+    this.policyIndex.remove(old);
+    const byTier = this.policiesByTier.get(old.backend.tier);
+    if (byTier !== undefined) {
+      byTier.delete(old);
+      if (byTier.size === 0) this.policiesByTier.delete(old.backend.tier);
+    }
+    for (const ep of old.matched) {
+      ep.policies.delete(old);
+      this.dirtyEndpoints.add(ep.key);
+    }
+    old.matched.clear();
+    this.deactivatePolicy(old);
+  }
+
+  private refreshPolicy(p: PolicyEntry): void {
+    if (this.policies.get(p.key) !== p) return;
+    const active = this.tiers.has(p.backend.tier) && (p.everywhere || p.matched.size > 0);
+    if (active && p.compiled === undefined) {
+      p.compiled = compilePolicy(p.backend);
+      for (const r of p.compiled.refs) this.acquire(r);
+      this.activePolicies.set(p.id, p);
+      this.dirtyPolicies.add(p.id);
+    } else if (!active) {
+      this.deactivatePolicy(p);
+    }
+  }
+
+  private deactivatePolicy(p: PolicyEntry): void {
+    if (p.compiled === undefined) return;
+    for (const r of p.compiled.refs) this.release(r);
+    p.compiled = undefined;
+    if (this.activePolicies.get(p.id) === p) this.activePolicies.delete(p.id);
+    this.dirtyPolicies.add(p.id);
+  }
+
+  // ================================================================ profiles
+
+  private setProfile(key: string, value: BackendProfile): void {
+    // A Namespace and a Profile could both claim `kns.x`; the latest write wins and
+    // a delete only removes the version it wrote.
+    const oldName = this.profileNames.get(key);
+    if (oldName !== undefined && oldName !== value.name) this.removeProfile(key);
+    const prev = this.profiles.get(value.name);
+    this.profiles.set(value.name, { key, value });
+    this.profileNames.set(key, value.name);
+    this.profileChanged(value.name, prev?.value, value);
+  }
+
+  private removeProfile(key: string): void {
+    const name = this.profileNames.get(key);
+    if (name === undefined) return;
+    this.profileNames.delete(key);
+    const v = this.profiles.get(name);
+    if (v === undefined || v.key !== key) return;
+    this.profiles.delete(name);
+    this.profileChanged(name, v.value, undefined);
+  }
+
+  private profileChanged(
+    name: string,
+    prev: BackendProfile | undefined,
+    next: BackendProfile | undefined,
+  ): void {
+    const use = this.profileUses.get(name);
+    if (use !== undefined) {
+      const compiled = compileProfile(name, next);
+      for (const r of compiled.refs) this.acquire(r);
+      for (const r of use.compiled.refs) this.release(r);
+      use.compiled = compiled;
+      this.dirtyProfiles.add(name);
+    }
+    if (!sameLabels(prev?.labelsToApply ?? {}, next?.labelsToApply ?? {})) {
+      for (const c of this.profileUsers.get(name) ?? []) this.relabel(c);
+    }
+  }
+
+  private useProfile(name: string): void {
+    const use = this.profileUses.get(name);
+    if (use !== undefined) {
+      use.count++;
+      return;
+    }
+    const compiled = compileProfile(name, this.profiles.get(name)?.value);
+    for (const r of compiled.refs) this.acquire(r);
+    this.profileUses.set(name, { count: 1, compiled });
+    this.dirtyProfiles.add(name);
+  }
+
+  private unuseProfile(name: string): void {
+    const use = this.profileUses.get(name);
+    if (use === undefined) return;
+    if (--use.count > 0) return;
+    for (const r of use.compiled.refs) this.release(r);
+    this.profileUses.delete(name);
+    this.dirtyProfiles.add(name);
+  }
+
+  // ================================================================ endpoints
+
+  private profileList(names: readonly string[]): (BackendProfile | undefined)[] {
+    return names.map((n) => this.profiles.get(n)?.value);
+  }
+
+  private setEndpoint(key: string, input: EndpointInput): void {
+    const b = input.backend;
+    const c = this.setContributor(key, {
+      ownLabels: b.labels,
+      profiles: b.profiles,
+      nets: input.nets,
+      addrs: input.addrs,
+      ports: b.ports,
+    });
+    const oldLocal = this.locals.get(key);
+    if (b.node !== this.hostname) {
+      if (oldLocal !== undefined) this.dropLocal(oldLocal);
+      return;
+    }
+    const ep: LocalEndpoint = { key, input, contributor: c, policies: new Set() };
+    for (const name of b.profiles) this.useProfile(name);
+    this.locals.set(key, ep);
+    c.local = ep;
+    const previous = oldLocal?.policies ?? new Set<PolicyEntry>();
+    if (oldLocal !== undefined) for (const p of previous) p.matched.delete(oldLocal);
+    this.rematch(ep, previous);
+    if (oldLocal !== undefined) {
+      for (const name of oldLocal.input.backend.profiles) this.unuseProfile(name);
+      this.setWorkloadRoutes(oldLocal, false);
+    }
+    this.setWorkloadRoutes(ep, true);
+    this.dirtyEndpoints.add(key);
+  }
+
+  private removeEndpoint(key: string): void {
+    const local = this.locals.get(key);
+    if (local !== undefined) this.dropLocal(local);
+    this.removeContributor(key);
+  }
+
+  private dropLocal(ep: LocalEndpoint): void {
+    this.locals.delete(ep.key);
+    if (ep.contributor.local === ep) ep.contributor.local = undefined;
+    const touched = [...ep.policies];
+    for (const p of touched) p.matched.delete(ep);
+    ep.policies.clear();
+    for (const p of touched) this.refreshPolicy(p);
+    for (const name of ep.input.backend.profiles) this.unuseProfile(name);
+    this.setWorkloadRoutes(ep, false);
+    this.dirtyEndpoints.add(ep.key);
+  }
+
+  /**
+   * Recomputes which policies select a local endpoint. `previous` is the set before
+   * a relabel or an update; its policies must no longer list the endpoint. Only the
+   * policies whose match changed are refreshed.
+   */
+  private rematch(ep: LocalEndpoint, previous: ReadonlySet<PolicyEntry>): void {
+    const labels = ep.contributor.labels;
+    const candidates = new Set<PolicyEntry>();
+    this.policyIndex.candidates(labels, candidates);
+    ep.policies.clear();
+    for (const p of candidates) {
+      if (!p.backend.selector.matches(labels)) continue;
+      p.matched.add(ep);
+      ep.policies.add(p);
+    }
+    for (const p of previous) if (!ep.policies.has(p)) this.refreshPolicy(p);
+    for (const p of ep.policies) if (!previous.has(p)) this.refreshPolicy(p);
+    this.dirtyEndpoints.add(ep.key);
+  }
+
+  // ================================================================ contributors
+
+  private setContributor(
+    key: string,
+    data: Omit<Contributor, 'key' | 'labels' | 'local'>,
+  ): Contributor {
+    const old = this.contributors.get(key);
+    const c: Contributor = {
+      key,
+      ...data,
+      labels: mergeLabels(data.ownLabels, this.profileList(data.profiles)),
+      local: undefined,
+    };
+    if (old !== undefined) {
+      this.labelIndex.remove(old);
+      for (const name of old.profiles) this.unindexProfileUser(name, old);
+    }
+    this.contributors.set(key, c);
+    this.labelIndex.add(c);
+    for (const name of c.profiles) {
+      let users = this.profileUsers.get(name);
+      if (users === undefined) {
+        users = new Set();
+        this.profileUsers.set(name, users);
+      }
+      users.add(c);
+    }
+    this.updateMembership(old, c);
+    return c;
+  }
+
+  private unindexProfileUser(name: string, c: Contributor): void {
+    const users = this.profileUsers.get(name);
+    if (users === undefined) return;
+    users.delete(c);
+    if (users.size === 0) this.profileUsers.delete(name);
+  }
+
+  private removeContributor(key: string): void {
+    const old = this.contributors.get(key);
+    if (old === undefined) return;
+    this.contributors.delete(key);
+    this.labelIndex.remove(old);
+    for (const name of old.profiles) this.unindexProfileUser(name, old);
+    this.updateMembership(old, undefined);
+  }
+
+  /** An inherited profile's labels changed: recompute the effective labels. */
+  private relabel(c: Contributor): void {
+    const labels = mergeLabels(c.ownLabels, this.profileList(c.profiles));
+    if (sameLabels(labels, c.labels)) return;
+    const before: ContributorView = {
+      labels: c.labels,
+      nets: c.nets,
+      addrs: c.addrs,
+      ports: c.ports,
+    };
+    this.labelIndex.remove(c);
+    c.labels = labels;
+    this.labelIndex.add(c);
+    this.updateMembership(before, c);
+    const local = c.local;
+    if (local !== undefined) {
+      const previous = new Set(local.policies);
+      for (const p of previous) p.matched.delete(local);
+      this.rematch(local, previous);
+    }
+  }
+
+  /** Moves a contributor's members between the active IP sets its change affects. */
+  private updateMembership(
+    before: ContributorView | undefined,
+    after: ContributorView | undefined,
+  ): void {
+    if (this.selectorUses.size === 0) return;
+    const candidates = new Set<SelectorUse>();
+    if (before !== undefined) this.selectorIndex.candidates(before.labels, candidates);
+    if (after !== undefined) this.selectorIndex.candidates(after.labels, candidates);
+    const sameData =
+      before !== undefined &&
+      after !== undefined &&
+      before.nets === after.nets &&
+      before.addrs === after.addrs &&
+      before.ports === after.ports;
+    for (const use of candidates) {
+      const was = before !== undefined && use.selector.matches(before.labels);
+      const now = after !== undefined && use.selector.matches(after.labels);
+      if (was === now && (sameData || !was)) continue;
+      if (was) this.contribute(use, before!, -1);
+      if (now) this.contribute(use, after!, 1);
+    }
+  }
+
+  private contribute(use: SelectorUse, c: ContributorView, sign: 1 | -1): void {
+    if (use.plain !== undefined) {
+      for (const n of c.nets) sign > 0 ? use.plain.inc(n) : use.plain.dec(n);
+    }
+    if (c.ports.length === 0) return;
+    for (const np of use.namedPorts.values()) {
+      for (const m of namedPortMembers(c, np.ref.protocol, np.ref.portName)) {
+        sign > 0 ? np.data.inc(m) : np.data.dec(m);
+      }
+    }
+  }
+
+  // ================================================================ IP sets
+
+  private newIpSet(id: string, type: IpSetType): IpSetData {
+    const data = new IpSetData(id, type, this.markIpSetDirty);
+    this.ipSets.set(id, data);
+    this.dirtyIpSets.add(id);
+    return data;
+  }
+
+  private dropIpSet(data: IpSetData): void {
+    if (this.ipSets.get(data.id) === data) this.ipSets.delete(data.id);
+    this.dirtyIpSets.add(data.id);
+  }
+
+  private acquire(ref: IpSetRef): void {
+    const sel = ref.selector;
+    let use = this.selectorUses.get(sel.id);
+    if (use === undefined) {
+      use = { selector: sel, plainRefs: 0, plain: undefined, namedPorts: new Map() };
+      this.selectorUses.set(sel.id, use);
+      this.selectorIndex.add(use, sel);
+    }
+    if (ref.kind === 'selector') {
+      if (use.plainRefs++ > 0) return;
+      const data = this.newIpSet(ref.id, 'net');
+      use.plain = data;
+      this.labelIndex.matching(sel, (c) => {
+        for (const n of c.nets) data.inc(n);
+      });
+      return;
+    }
+    const existing = use.namedPorts.get(ref.id);
+    if (existing !== undefined) {
+      existing.refs++;
+      return;
+    }
+    const data = this.newIpSet(ref.id, 'ip-port');
+    use.namedPorts.set(ref.id, { ref, refs: 1, data });
+    this.labelIndex.matching(sel, (c) => {
+      if (c.ports.length === 0) return;
+      for (const m of namedPortMembers(c, ref.protocol, ref.portName)) data.inc(m);
+    });
+  }
+
+  private release(ref: IpSetRef): void {
+    const use = this.selectorUses.get(ref.selector.id);
+    if (use === undefined) return;
+    if (ref.kind === 'selector') {
+      if (use.plainRefs === 0) return;
+      if (--use.plainRefs === 0 && use.plain !== undefined) {
+        this.dropIpSet(use.plain);
+        use.plain = undefined;
+      }
+    } else {
+      const np = use.namedPorts.get(ref.id);
+      if (np === undefined) return;
+      if (--np.refs === 0) {
+        use.namedPorts.delete(ref.id);
+        this.dropIpSet(np.data);
+      }
+    }
+    if (use.plainRefs === 0 && use.namedPorts.size === 0) {
+      this.selectorUses.delete(ref.selector.id);
+      this.selectorIndex.remove(use);
+    }
+  }
+
+  // ================================================================ routes, pools, nodes
+
+  private addRouteSource(source: string, c: RouteCandidate): void {
+    let m = this.routeSources.get(c.dst);
+    if (m === undefined) {
+      m = new Map();
+      this.routeSources.set(c.dst, m);
+    }
+    m.set(source, c);
+    this.dirtyRoutes.add(c.dst);
+    if (c.nodeName !== undefined) {
+      let byDst = this.routesByNode.get(c.nodeName);
+      if (byDst === undefined) {
+        byDst = new Map();
+        this.routesByNode.set(c.nodeName, byDst);
+      }
+      byDst.set(c.dst, (byDst.get(c.dst) ?? 0) + 1);
+    }
+  }
+
+  private removeRouteSource(source: string, c: RouteCandidate): void {
+    const m = this.routeSources.get(c.dst);
+    if (m === undefined || !m.delete(source)) return;
+    if (m.size === 0) this.routeSources.delete(c.dst);
+    this.dirtyRoutes.add(c.dst);
+    if (c.nodeName !== undefined) {
+      const byDst = this.routesByNode.get(c.nodeName);
+      const n = byDst?.get(c.dst);
+      if (byDst === undefined || n === undefined) return;
+      if (n > 1) byDst.set(c.dst, n - 1);
+      else {
+        byDst.delete(c.dst);
+        if (byDst.size === 0) this.routesByNode.delete(c.nodeName);
+      }
+    }
+  }
+
+  private setWorkloadRoutes(ep: LocalEndpoint, add: boolean): void {
+    const b = ep.input.backend;
+    if (b.kind !== 'WorkloadEndpoint') return;
+    for (const c of workloadRoutes(b.interfaceName, ep.input.nets)) {
+      if (add) this.addRouteSource(`wep:${ep.key}`, c);
+      else this.removeRouteSource(`wep:${ep.key}`, c);
+    }
+  }
+
+  private setBlock(key: string, input: BlockInput): void {
+    this.removeBlock(key);
+    const owner = blockOwner(input, this.claims.get(input.cidrText)?.values());
+    const entry: BlockEntry = { input, routes: blockRoutes(input, owner, this.hostname) };
+    this.blocks.set(key, entry);
+    let keys = this.blocksByCidr.get(input.cidrText);
+    if (keys === undefined) {
+      keys = new Set();
+      this.blocksByCidr.set(input.cidrText, keys);
+    }
+    keys.add(key);
+    for (const c of entry.routes) this.addRouteSource(`block:${key}`, c);
+  }
+
+  private removeBlock(key: string): void {
+    const entry = this.blocks.get(key);
+    if (entry === undefined) return;
+    this.blocks.delete(key);
+    const keys = this.blocksByCidr.get(entry.input.cidrText);
+    if (keys !== undefined) {
+      keys.delete(key);
+      if (keys.size === 0) this.blocksByCidr.delete(entry.input.cidrText);
+    }
+    for (const c of entry.routes) this.removeRouteSource(`block:${key}`, c);
+  }
+
+  /** A BlockAffinity changed: blocks without their own affinity may change owner. */
+  private setClaim(key: string, node: string | undefined, cidrText: string | undefined): void {
+    const touched = new Set<string>();
+    for (const [cidr, m] of this.claims) {
+      if (m.delete(key)) {
+        touched.add(cidr);
+        if (m.size === 0) this.claims.delete(cidr);
+      }
+    }
+    if (node !== undefined && cidrText !== undefined) {
+      let m = this.claims.get(cidrText);
+      if (m === undefined) {
+        m = new Map();
+        this.claims.set(cidrText, m);
+      }
+      m.set(key, node);
+      touched.add(cidrText);
+    }
+    for (const cidr of touched) {
+      for (const bk of [...(this.blocksByCidr.get(cidr) ?? [])]) {
+        this.setBlock(bk, this.blocks.get(bk)!.input);
+      }
+    }
+  }
+
+  private setNode(key: string, value: NodeInput): void {
+    const old = this.nodes.get(value.name);
+    this.nodes.set(value.name, value);
+    this.nodeKeys.set(key, value.name);
+    if (old?.ipv4 !== value.ipv4 || old?.ipv6 !== value.ipv6) this.nodeChanged(value.name);
+  }
+
+  private readonly nodeKeys = new Map<string, string>();
+
+  private removeNode(key: string): void {
+    const name = this.nodeKeys.get(key);
+    if (name === undefined) return;
+    this.nodeKeys.delete(key);
+    this.nodes.delete(name);
+    this.nodeChanged(name);
+  }
+
+  private nodeChanged(name: string): void {
+    for (const dst of this.routesByNode.get(name)?.keys() ?? []) this.dirtyRoutes.add(dst);
+  }
+
+  private setPool(key: string, value: PoolInput): void {
+    const old = this.pools.get(key);
+    this.pools.set(key, value);
+    if (old !== undefined) this.poolChanged(old);
+    this.poolChanged(value);
+  }
+
+  private removePool(key: string): void {
+    const old = this.pools.get(key);
+    if (old === undefined) return;
+    this.pools.delete(key);
+    this.poolChanged(old);
+  }
+
+  private poolChanged(p: PoolInput): void {
+    this.dirtyPools.add(p.cidrText);
+    // Routes carry their pool's NAT setting: re-finalise those of the pool's family.
+    // Pools change rarely, so a scan of the route table is acceptable here.
+    const v6 = p.cidr.family === 6;
+    for (const dst of this.routeSources.keys()) {
+      if (dst.includes(':') === v6) this.dirtyRoutes.add(dst);
+    }
+  }
+
+  // ================================================================ output
+
+  /**
+   * Everything that changed since the last flush, in the event sequencer's order
+   * (calico-dataplane.md §2): config; IP set creations and deltas; policies;
+   * profiles; endpoints; then removals in reverse (endpoints, profiles, policies, IP
+   * sets); then pools and routes. Before `onInSync` it returns nothing; the first
+   * flush after it carries the full state and ends with `inSync`.
+   */
+  flush(): DesiredStateUpdate[] {
+    if (!this.inSync) return [];
+    const out: DesiredStateUpdate[] = [];
+    const first = !this.sentInSync;
+
+    if (this.configDirty || first) {
+      this.configDirty = false;
+      const config: EffectiveConfig = mergeConfig(
+        this.felix.get('default'),
+        this.felix.get(`node.${this.hostname}`),
+      );
+      const json = jsonKey(config);
+      if (json !== this.sentConfig) {
+        this.sentConfig = json;
+        out.push({ type: 'config', config });
+      }
+    }
+
+    const ipSetRemovals: string[] = [];
+    for (const id of this.dirtyIpSets) {
+      const data = this.ipSets.get(id);
+      if (data === undefined) {
+        if (this.sentIpSets.delete(id)) ipSetRemovals.push(id);
+        continue;
+      }
+      if (!data.emitted) {
+        data.emitted = true;
+        data.added.clear();
+        data.removed.clear();
+        this.sentIpSets.add(id);
+        out.push({
+          type: 'ipSetUpdate',
+          id,
+          setType: data.type,
+          members: [...data.members.keys()],
+        });
+      } else if (data.added.size > 0 || data.removed.size > 0) {
+        out.push({ type: 'ipSetDelta', id, added: [...data.added], removed: [...data.removed] });
+        data.added.clear();
+        data.removed.clear();
+      }
+    }
+    this.dirtyIpSets.clear();
+
+    const policyRemovals: string[] = [];
+    for (const id of this.dirtyPolicies) {
+      const entry = this.activePolicies.get(id);
+      if (entry === undefined || entry.compiled === undefined) {
+        if (this.sentPolicies.delete(id)) policyRemovals.push(id);
+        continue;
+      }
+      const json = jsonKey(entry.compiled.program);
+      if (this.sentPolicies.get(id) === json) continue;
+      this.sentPolicies.set(id, json);
+      out.push({ type: 'policyUpdate', policy: entry.compiled.program });
+    }
+    this.dirtyPolicies.clear();
+
+    const profileRemovals: string[] = [];
+    for (const name of this.dirtyProfiles) {
+      const use = this.profileUses.get(name);
+      if (use === undefined) {
+        if (this.sentProfiles.delete(name)) profileRemovals.push(name);
+        continue;
+      }
+      const json = jsonKey(use.compiled.program);
+      if (this.sentProfiles.get(name) === json) continue;
+      this.sentProfiles.set(name, json);
+      out.push({ type: 'profileUpdate', profile: use.compiled.program });
+    }
+    this.dirtyProfiles.clear();
+
+    const endpointRemovals: DesiredStateUpdate[] = [];
+    for (const key of this.dirtyEndpoints) {
+      const ep = this.locals.get(key);
+      const sent = this.sentEndpoints.get(key);
+      if (ep === undefined) {
+        if (sent === undefined) continue;
+        this.sentEndpoints.delete(key);
+        endpointRemovals.push(
+          sent.kind === 'workload'
+            ? { type: 'workloadEndpointRemove', id: sent.id }
+            : { type: 'hostEndpointRemove', id: sent.id },
+        );
+        continue;
+      }
+      const s = localEndpointState(
+        ep.input,
+        ep.contributor.labels,
+        [...ep.policies].map((p) => p.backend),
+        this.tiers,
+      );
+      const json = jsonKey(s);
+      if (sent?.json === json) continue;
+      if (sent !== undefined && (sent.kind !== s.kind || sent.id !== s.state.id)) {
+        endpointRemovals.push(
+          sent.kind === 'workload'
+            ? { type: 'workloadEndpointRemove', id: sent.id }
+            : { type: 'hostEndpointRemove', id: sent.id },
+        );
+      }
+      this.sentEndpoints.set(key, { kind: s.kind, id: s.state.id, json });
+      out.push(
+        s.kind === 'workload'
+          ? { type: 'workloadEndpointUpdate', endpoint: s.state }
+          : { type: 'hostEndpointUpdate', endpoint: s.state },
+      );
+    }
+    this.dirtyEndpoints.clear();
+
+    out.push(...endpointRemovals);
+    for (const id of profileRemovals) out.push({ type: 'profileRemove', id });
+    for (const id of policyRemovals) out.push({ type: 'policyRemove', id });
+    for (const id of ipSetRemovals) out.push({ type: 'ipSetRemove', id });
+
+    const poolRemovals: string[] = [];
+    const poolsByCidr = new Map<string, PoolInput>();
+    if (this.dirtyPools.size > 0)
+      for (const p of this.pools.values()) poolsByCidr.set(p.cidrText, p);
+    for (const cidr of this.dirtyPools) {
+      const p = poolsByCidr.get(cidr);
+      if (p === undefined) {
+        if (this.sentPools.delete(cidr)) poolRemovals.push(cidr);
+        continue;
+      }
+      const pool = poolState(p);
+      const json = jsonKey(pool);
+      if (this.sentPools.get(cidr) === json) continue;
+      this.sentPools.set(cidr, json);
+      out.push({ type: 'poolUpdate', pool });
+    }
+    this.dirtyPools.clear();
+
+    const routeUpdates: DesiredStateUpdate[] = [];
+    for (const dst of this.dirtyRoutes) {
+      const sources = this.routeSources.get(dst);
+      const entries: Source[] = [];
+      for (const [source, candidate] of sources ?? []) entries.push({ source, candidate });
+      const winner = pickRoute(entries);
+      const route =
+        winner === undefined
+          ? undefined
+          : finalizeRoute(winner.candidate, this.nodes, this.pools.values());
+      if (route === undefined) {
+        if (this.sentRoutes.delete(dst)) out.push({ type: 'routeRemove', dst });
+        continue;
+      }
+      const json = jsonKey(route);
+      if (this.sentRoutes.get(dst) === json) continue;
+      this.sentRoutes.set(dst, json);
+      routeUpdates.push({ type: 'routeUpdate', route });
+    }
+    this.dirtyRoutes.clear();
+    out.push(...routeUpdates);
+    for (const cidr of poolRemovals) out.push({ type: 'poolRemove', cidr });
+
+    if (first) {
+      this.sentInSync = true;
+      out.push({ type: 'inSync' });
+    }
+    return out;
+  }
+
+  /** Sizes of the main structures, for metrics and for checking memory is returned. */
+  stats(): Record<string, number> {
+    return {
+      contributors: this.contributors.size,
+      localEndpoints: this.locals.size,
+      policies: this.policies.size,
+      activePolicies: this.activePolicies.size,
+      activeProfiles: this.profileUses.size,
+      selectors: this.selectorUses.size,
+      ipSets: this.ipSets.size,
+      ipSetMembers: [...this.ipSets.values()].reduce((n, s) => n + s.members.size, 0),
+      unindexedSelectors: this.selectorIndex.unindexedCount,
+      routes: this.routeSources.size,
+      blocks: this.blocks.size,
+      profileUsers: this.profileUsers.size,
+      routesByNode: this.routesByNode.size,
+      claims: this.claims.size,
+      pending:
+        this.dirtyIpSets.size +
+        this.dirtyPolicies.size +
+        this.dirtyProfiles.size +
+        this.dirtyEndpoints.size +
+        this.dirtyRoutes.size +
+        this.dirtyPools.size,
+    };
+  }
+}

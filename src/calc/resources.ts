@@ -1,0 +1,344 @@
+// The calc graph's input: resource updates, their identity, and the conversion of
+// each resource into the one derived object the graph works with. Conversion is the
+// policy component's (convert.ts, k8s.ts); this file only dispatches on the kind the
+// way policy's Snapshot does, and reads the few fields the backend model leaves out
+// (performanceHints, mac, allowSpoofedSourcePrefixes, routes and pools).
+import type { IpFamily } from '../net/index.js';
+import { type Cidr, formatCidr, formatIp, parseCidr, parseIp } from '../net/index.js';
+import {
+  type BackendEndpoint,
+  type BackendNetworkSet,
+  type BackendPolicy,
+  type BackendProfile,
+  type BackendTier,
+  convertHostEndpoint,
+  convertK8sNamespace,
+  convertK8sNetworkPolicy,
+  convertK8sServiceAccount,
+  convertNetworkSet,
+  convertPolicy,
+  convertProfile,
+  convertTier,
+  convertWorkloadEndpoint,
+  type K8sNetworkPolicySpec,
+  type ResourceLike,
+} from '../policy/index.js';
+
+/** One change from the datastore (a put of the full resource, or a delete by identity). */
+export type ResourceUpdate =
+  | { readonly type: 'set'; readonly resource: ResourceLike }
+  | {
+      readonly type: 'delete';
+      readonly kind: string;
+      /** needed only to tell Kubernetes kinds (`v1`, `networking.k8s.io/v1`) from Calico's */
+      readonly apiVersion?: string;
+      readonly namespace?: string;
+      readonly name: string;
+    };
+
+const K8S_GROUP = 'networking.k8s.io/';
+
+function isK8s(apiVersion: string | undefined): boolean {
+  return apiVersion === 'v1' || (apiVersion?.startsWith(K8S_GROUP) ?? false);
+}
+
+const NAMESPACED_CALICO = new Set([
+  'NetworkPolicy',
+  'StagedNetworkPolicy',
+  'StagedKubernetesNetworkPolicy',
+  'WorkloadEndpoint',
+  'NetworkSet',
+]);
+const NAMESPACED_K8S = new Set(['NetworkPolicy', 'ServiceAccount']);
+
+/**
+ * The identity of a resource: Kubernetes and Calico kinds of the same name are
+ * different resources, and namespaced kinds default their namespace as the
+ * conversion layer does, so a delete without a namespace finds the put.
+ */
+export function resourceKey(
+  kind: string,
+  apiVersion: string | undefined,
+  namespace: string | undefined,
+  name: string,
+): string {
+  const k8s = isK8s(apiVersion);
+  const namespaced = k8s ? NAMESPACED_K8S.has(kind) : NAMESPACED_CALICO.has(kind);
+  const ns = namespaced ? namespace || 'default' : '';
+  return `${k8s ? 'k8s' : 'v3'}|${kind}|${ns}|${name}`;
+}
+
+export function keyOfResource(res: ResourceLike): string {
+  return resourceKey(res.kind, res.apiVersion, res.metadata?.namespace, res.metadata?.name ?? '');
+}
+
+export function keyOfUpdate(u: ResourceUpdate): string {
+  return u.type === 'set'
+    ? keyOfResource(u.resource)
+    : resourceKey(u.kind, u.apiVersion, u.namespace, u.name);
+}
+
+// ------------------------------------------------------------------ derived objects
+
+export interface PolicyInput {
+  readonly backend: BackendPolicy;
+  /** `performanceHints: [AssumeNeededOnEveryNode]`: active on every host */
+  readonly everywhere: boolean;
+}
+
+export interface EndpointInput {
+  readonly backend: BackendEndpoint;
+  /** canonical host CIDRs (`10.0.0.5/32`), the endpoint's selector IP set members */
+  readonly nets: readonly string[];
+  /** bare addresses, for named-port members */
+  readonly addrs: readonly string[];
+  readonly mac?: string;
+  readonly allowSpoofedSourcePrefixes: readonly string[];
+}
+
+export interface NetworkSetInput {
+  readonly backend: BackendNetworkSet;
+  readonly nets: readonly string[];
+}
+
+export interface PoolInput {
+  readonly cidr: Cidr;
+  readonly cidrText: string;
+  readonly natOutgoing: boolean;
+  readonly disabled: boolean;
+  readonly disableBGPExport: boolean;
+}
+
+export interface NodeInput {
+  readonly name: string;
+  /** BGP addresses without their prefix length */
+  readonly ipv4?: string;
+  readonly ipv6?: string;
+}
+
+export interface BlockInput {
+  readonly cidr: Cidr;
+  readonly cidrText: string;
+  /** the node named by `affinity: host:<node>`, if any */
+  readonly affinityNode?: string;
+  /** per allocated ordinal, the node that holds the address (if recorded) */
+  readonly allocations: readonly { readonly ordinal: number; readonly node?: string }[];
+}
+
+export interface AffinityInput {
+  readonly cidrText: string;
+  readonly node: string;
+  readonly confirmed: boolean;
+}
+
+export type Derived =
+  | { readonly kind: 'tier'; readonly value: BackendTier }
+  | { readonly kind: 'policy'; readonly value: PolicyInput }
+  | { readonly kind: 'profile'; readonly value: BackendProfile }
+  | { readonly kind: 'endpoint'; readonly value: EndpointInput }
+  | { readonly kind: 'networkSet'; readonly value: NetworkSetInput }
+  | { readonly kind: 'pool'; readonly value: PoolInput }
+  | { readonly kind: 'node'; readonly value: NodeInput }
+  | { readonly kind: 'block'; readonly value: BlockInput }
+  | { readonly kind: 'affinity'; readonly value: AffinityInput }
+  | {
+      readonly kind: 'felix';
+      readonly name: string;
+      readonly spec: Readonly<Record<string, unknown>>;
+    }
+  | { readonly kind: 'staged' }
+  | { readonly kind: 'ignored' };
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+function stringList(v: unknown): string[] {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+}
+
+function record(v: unknown): Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v)
+    ? (v as Record<string, unknown>)
+    : {};
+}
+
+function hostNet(ip: { family: IpFamily; value: bigint }): string {
+  return `${formatIp(ip)}/${ip.family === 4 ? 32 : 128}`;
+}
+
+function endpointInput(backend: BackendEndpoint, spec: Record<string, unknown>): EndpointInput {
+  const addrs = backend.addresses.map(formatIp);
+  const mac = str(spec.mac);
+  return {
+    backend,
+    nets: backend.addresses.map(hostNet),
+    addrs,
+    ...(mac !== undefined ? { mac } : {}),
+    allowSpoofedSourcePrefixes: stringList(spec.allowSpoofedSourcePrefixes).map((t) =>
+      formatCidr(parseCidrOrHost(t)),
+    ),
+  };
+}
+
+function parseCidrOrHost(text: string): Cidr {
+  if (text.includes('/')) return parseCidr(text, { strict: false });
+  const ip = parseIp(text);
+  return { family: ip.family, address: ip.value, prefixLength: ip.family === 4 ? 32 : 128 };
+}
+
+/** BGP addresses are written as interface CIDRs (`10.0.0.1/24`); routes need the address. */
+function stripPrefix(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  const slash = text.indexOf('/');
+  return formatIp(parseIp(slash < 0 ? text : text.slice(0, slash)));
+}
+
+function convertBlock(res: ResourceLike): BlockInput {
+  const spec = record(res.spec);
+  const cidrText = str(spec.cidr);
+  if (cidrText === undefined) throw new TypeError(`IPAMBlock ${res.metadata?.name}: no spec.cidr`);
+  const cidr = parseCidr(cidrText);
+  const affinity = str(spec.affinity);
+  const affinityNode = affinity?.startsWith('host:') ? affinity.slice(5) : undefined;
+  const allocs = Array.isArray(spec.allocations) ? spec.allocations : [];
+  const attrs = Array.isArray(spec.attributes) ? spec.attributes : [];
+  const allocations: { ordinal: number; node?: string }[] = [];
+  for (let i = 0; i < allocs.length; i++) {
+    const a = allocs[i];
+    if (typeof a !== 'number') continue;
+    const node = str(record(record(attrs[a]).secondary).node);
+    allocations.push(node !== undefined ? { ordinal: i, node } : { ordinal: i });
+  }
+  return {
+    cidr,
+    cidrText: formatCidr(cidr),
+    ...(affinityNode !== undefined && affinityNode !== '' ? { affinityNode } : {}),
+    allocations,
+  };
+}
+
+/**
+ * Converts one resource. Anything the conversion layer rejects is treated as absent,
+ * as Felix's validation filter turns an invalid value into a delete.
+ */
+export function deriveResource(res: ResourceLike): Derived {
+  try {
+    return deriveUnchecked(res);
+  } catch {
+    return { kind: 'ignored' };
+  }
+}
+
+function deriveUnchecked(res: ResourceLike): Derived {
+  if (isK8s(res.apiVersion)) {
+    switch (res.kind) {
+      case 'Namespace':
+        return { kind: 'profile', value: convertProfile(convertK8sNamespace(res)) };
+      case 'ServiceAccount':
+        return { kind: 'profile', value: convertProfile(convertK8sServiceAccount(res)) };
+      case 'NetworkPolicy':
+        if (res.apiVersion?.startsWith(K8S_GROUP)) {
+          return {
+            kind: 'policy',
+            value: {
+              backend: convertPolicy(convertK8sNetworkPolicy(res as never)),
+              everywhere: false,
+            },
+          };
+        }
+        return { kind: 'ignored' };
+      default:
+        return { kind: 'ignored' };
+    }
+  }
+  const spec = record(res.spec);
+  switch (res.kind) {
+    case 'Tier':
+      return { kind: 'tier', value: convertTier(res) };
+    case 'GlobalNetworkPolicy':
+    case 'NetworkPolicy': {
+      const backend = convertPolicy(res);
+      const everywhere = stringList(spec.performanceHints).includes('AssumeNeededOnEveryNode');
+      return { kind: 'policy', value: { backend, everywhere } };
+    }
+    case 'StagedGlobalNetworkPolicy':
+    case 'StagedNetworkPolicy':
+      convertPolicy(res);
+      return { kind: 'staged' };
+    case 'StagedKubernetesNetworkPolicy': {
+      const s = spec as K8sNetworkPolicySpec & { stagedAction?: string };
+      convertK8sNetworkPolicy(
+        { metadata: res.metadata ?? {}, spec: s },
+        { staged: true, stagedAction: s.stagedAction ?? 'Set' },
+      );
+      return { kind: 'staged' };
+    }
+    case 'Profile':
+      return { kind: 'profile', value: convertProfile(res) };
+    case 'WorkloadEndpoint':
+      return { kind: 'endpoint', value: endpointInput(convertWorkloadEndpoint(res), spec) };
+    case 'HostEndpoint':
+      return { kind: 'endpoint', value: endpointInput(convertHostEndpoint(res), spec) };
+    case 'GlobalNetworkSet':
+    case 'NetworkSet': {
+      const backend = convertNetworkSet(res);
+      return { kind: 'networkSet', value: { backend, nets: backend.nets.map(formatCidr) } };
+    }
+    case 'IPPool': {
+      const cidrText = str(spec.cidr);
+      if (cidrText === undefined) throw new TypeError('IPPool without spec.cidr');
+      const cidr = parseCidr(cidrText);
+      return {
+        kind: 'pool',
+        value: {
+          cidr,
+          cidrText: formatCidr(cidr),
+          natOutgoing: spec.natOutgoing === true,
+          disabled: spec.disabled === true,
+          disableBGPExport: spec.disableBGPExport === true,
+        },
+      };
+    }
+    case 'Node': {
+      const name = str(res.metadata?.name);
+      if (name === undefined) throw new TypeError('Node without a name');
+      const bgp = record(spec.bgp);
+      const ipv4 = stripPrefix(str(bgp.ipv4Address));
+      const ipv6 = stripPrefix(str(bgp.ipv6Address));
+      return {
+        kind: 'node',
+        value: {
+          name,
+          ...(ipv4 !== undefined ? { ipv4 } : {}),
+          ...(ipv6 !== undefined ? { ipv6 } : {}),
+        },
+      };
+    }
+    case 'IPAMBlock':
+      if (spec.deleted === true) return { kind: 'ignored' };
+      return { kind: 'block', value: convertBlock(res) };
+    case 'BlockAffinity': {
+      const node = str(spec.node);
+      const cidrText = str(spec.cidr);
+      if (node === undefined || cidrText === undefined || spec.deleted === true) {
+        return { kind: 'ignored' };
+      }
+      return {
+        kind: 'affinity',
+        value: {
+          node,
+          cidrText: formatCidr(parseCidr(cidrText)),
+          confirmed: spec.state === 'confirmed',
+        },
+      };
+    }
+    case 'FelixConfiguration': {
+      const name = str(res.metadata?.name);
+      if (name === undefined) return { kind: 'ignored' };
+      return { kind: 'felix', name, spec };
+    }
+    default:
+      return { kind: 'ignored' };
+  }
+}
