@@ -152,7 +152,9 @@ function tcp(req) {
     const opts = { host: req.dst, port: req.port };
     if (req.src) opts.localAddress = req.src;
     const c = net.connect(opts);
-    const t = setTimeout(() => { c.destroy(); res('timeout'); }, req.timeoutMs);
+    // A busy event loop can run the timer before the connect callback; the socket state
+    // is the truth.
+    const t = setTimeout(() => { const ok = !c.connecting && !c.destroyed; c.destroy(); res(ok ? 'open' : 'timeout'); }, req.timeoutMs);
     c.on('connect', () => { clearTimeout(t); c.destroy(); res('open'); });
     c.on('error', (e) => { clearTimeout(t); res(e.code === 'ECONNREFUSED' ? 'refused' : 'error:' + e.code); });
   });
