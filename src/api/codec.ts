@@ -12,6 +12,7 @@ import {
   type Node as YamlNode,
 } from 'yaml';
 import { ManifestParseError, type ManifestParseErrorCode } from './errors.js';
+import { findJsonSyntaxError } from './json-check.js';
 import { API_VERSION } from './meta.js';
 
 export interface ManifestDocument {
@@ -46,6 +47,36 @@ function goYamlTags(tags: Tags): Tags {
 }
 
 const MAX_ALIAS_COUNT = 100;
+
+/** 1-based line and column of a UTF-16 offset. */
+function positionOf(text: string, offset: number): { line: number; column: number } {
+  let line = 1;
+  let start = 0;
+  for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) {
+    line++;
+    start = i + 1;
+  }
+  return { line, column: offset - start + 1 };
+}
+
+/**
+ * Rebuild the parsed tree from own keys only, so a `__proto__` key is ordinary
+ * data and every object has the normal prototype whatever the reader did.
+ */
+function plainData(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(plainData);
+  if (typeof v !== 'object' || v === null) return v;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(v)) {
+    Object.defineProperty(out, k, {
+      value: plainData((v as Record<string, unknown>)[k]),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
+  return out;
+}
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -93,6 +124,15 @@ export function parseManifests(
   if (typeof text !== 'string') fail('NOT_AN_OBJECT', 'manifest text must be a string', 0, 1, 1);
   const lc = new LineCounter();
   const out: ManifestDocument[] = [];
+  // Text that starts like JSON is held to JSON's grammar, as kubectl's decoder does;
+  // YAML's flow syntax would otherwise accept `{"a": 1,}`.
+  if (/^\s*[[{]/.test(text)) {
+    const bad = findJsonSyntaxError(text);
+    if (bad !== undefined) {
+      const pos = positionOf(text, bad.offset);
+      fail('JSON_SYNTAX', bad.message, 0, pos.line, pos.column);
+    }
+  }
   let docs: Document.Parsed[];
   try {
     const parsed = parseAllDocuments(text, {
@@ -113,14 +153,13 @@ export function parseManifests(
     const err = doc.errors[0];
     if (err !== undefined) {
       const pos = lc.linePos(err.pos[0]);
-      const code = /^\s*[[{]/.test(text) ? 'JSON_SYNTAX' : 'YAML_SYNTAX';
-      fail(code, err.message.split('\n')[0]!, documentIndex, pos.line, pos.col);
+      fail('YAML_SYNTAX', err.message.split('\n')[0]!, documentIndex, pos.line, pos.col);
     }
     const docStart = doc.range?.[0] ?? 0;
     const docLine = lineOf(lc, doc.contents, docStart);
     let value: unknown;
     try {
-      value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+      value = plainData(doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }));
     } catch (e) {
       fail('YAML_SYNTAX', e instanceof Error ? e.message : String(e), documentIndex, docLine, 1);
     }
