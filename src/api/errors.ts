@@ -1,3 +1,5 @@
+import type { CalicoResource } from './kinds.js';
+
 /** One broken rule at one place in a document. */
 export interface FieldError {
   /** where, e.g. `spec.ingress[0].destination.ports[1]`; empty for the document itself */
@@ -8,7 +10,9 @@ export interface FieldError {
   rule: string;
 }
 
-export type ValidationResult<T> = { ok: true; value: T } | { ok: false; errors: FieldError[] };
+export type ValidationResult<T = CalicoResource> =
+  | { ok: true; value: T }
+  | { ok: false; errors: FieldError[] };
 
 /**
  * A document failed validation. Carries every error of the document, so a user fixes
