@@ -7,7 +7,9 @@ import { build } from 'esbuild';
 const root = new URL('..', import.meta.url).pathname;
 
 /** name → entry point. Add an executable here when its command really works. */
-export const executables = {};
+export const executables = {
+  calicoctl: 'src/ctl/main.ts',
+};
 
 const banner =
   "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);";
