@@ -2,13 +2,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EmbeddedBackend } from './index.js';
-import { runConformance } from './testdata/conformance.js';
+import { runConformance, type Store } from './testdata/conformance.js';
+import { runResourceConformance } from './testdata/resources-suite.js';
 
-runConformance('embedded (SQLite)', async () => {
+async function setup(): Promise<Store> {
   const dir = mkdtempSync(join(tmpdir(), 'calico-ts-embedded-'));
   return {
     open: async () => new EmbeddedBackend({ path: join(dir, 'calico.db') }),
     childEnv: { DATASTORE_TYPE: 'embedded', CALICO_DATA_DIR: dir },
     teardown: async () => rmSync(dir, { recursive: true, force: true }),
   };
-});
+}
+
+runConformance('embedded (SQLite)', setup);
+runResourceConformance('embedded (SQLite)', setup);

@@ -70,12 +70,14 @@ export interface EmbeddedOptions {
   historyRevisions?: number;
   /** FULL: durable across power loss; NORMAL: durable across process crashes only */
   synchronous?: 'FULL' | 'NORMAL';
-  /** how long a write waits for another process's write lock before UNAVAILABLE */
+  /** how long a call waits for another process's lock before UNAVAILABLE (default 30 s) */
   busyTimeoutMs?: number;
 }
 
 const PUT = 0n;
 const DELETE = 1n;
+/** longest SQLite may block the event loop waiting for a lock before we retry asynchronously */
+const BUSY_SLICE_MS = 20;
 /** how often (in revisions) automatic retention considers compacting */
 const RETENTION_CHECK_EVERY = 1024n;
 
@@ -151,6 +153,7 @@ export class EmbeddedBackend implements Backend {
   private readonly db: Database.Database;
   private readonly pollIntervalMs: number;
   private readonly historyRevisions: bigint;
+  private readonly busyTimeoutMs: number;
   private readonly notifyPath: string;
   private notifyFd: number | undefined;
   private closed = false;
@@ -171,9 +174,10 @@ export class EmbeddedBackend implements Backend {
     this.pollIntervalMs = options.pollIntervalMs ?? 50;
     this.historyRevisions = BigInt(options.historyRevisions ?? 10_000);
     this.notifyPath = `${options.path}-notify`;
+    this.busyTimeoutMs = options.busyTimeoutMs ?? 30_000;
     mkdirSync(dirname(options.path), { recursive: true });
     try {
-      this.db = new Database(options.path, { timeout: options.busyTimeoutMs ?? 5000 });
+      this.db = new Database(options.path, { timeout: BUSY_SLICE_MS });
     } catch (err) {
       throw new UnavailableError(
         `Cannot open embedded datastore ${options.path}: ${String(err)}`,
@@ -182,9 +186,9 @@ export class EmbeddedBackend implements Backend {
     }
     try {
       this.db.defaultSafeIntegers(true);
-      this.db.pragma('journal_mode = WAL');
+      this.retryingSync(() => this.db.pragma('journal_mode = WAL'));
       this.db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
-      this.db.transaction(() => this.db.exec(SCHEMA)).immediate();
+      this.initSchema();
       this.stmt = this.prepare();
       this.notifyFd = openSync(this.notifyPath, 'a');
     } catch (err) {
@@ -196,6 +200,32 @@ export class EmbeddedBackend implements Backend {
         );
       }
       throw err;
+    }
+  }
+
+  /** Creates the tables unless they exist; only the very first opener needs the write lock. */
+  private initSchema(): void {
+    const present = this.db.prepare(
+      "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'",
+    );
+    if (present.get() !== undefined) return;
+    this.retryingSync(() => this.db.transaction(() => this.db.exec(SCHEMA)).immediate());
+  }
+
+  /**
+   * Start-up steps that may need a lock while many processes open the store at once;
+   * a constructor cannot await, so the losers wait here in short synchronous slices.
+   */
+  private retryingSync<T>(fn: () => T): T {
+    const deadline = Date.now() + this.busyTimeoutMs;
+    const pause = new Int32Array(new SharedArrayBuffer(4));
+    for (;;) {
+      try {
+        return fn();
+      } catch (err) {
+        if (!isBusy(err) || Date.now() >= deadline) throw err;
+        Atomics.wait(pause, 0, 0, 5 + Math.random() * 20);
+      }
     }
   }
 
@@ -243,7 +273,7 @@ export class EmbeddedBackend implements Backend {
   async get(key: string): Promise<KeyValue | undefined> {
     this.open('get');
     checkKey(key, 'get');
-    const row = this.guard(() => this.stmt.get.get(key));
+    const row = await this.retrying(() => this.stmt.get.get(key));
     return row === undefined
       ? undefined
       : kv(key, row.value, String(row.create_rev), String(row.mod_rev));
@@ -254,7 +284,7 @@ export class EmbeddedBackend implements Backend {
     if (typeof prefix !== 'string') {
       throw new DatastoreError('INVALID_ARGUMENT', 'Cannot list: prefix must be a string');
     }
-    return this.guard(() =>
+    return this.retrying(() =>
       this.db.transaction(() => {
         const meta = this.stmt.meta.get()!;
         const range = rangeOf(prefix);
@@ -272,7 +302,7 @@ export class EmbeddedBackend implements Backend {
 
   async currentRevision(): Promise<Revision> {
     this.open('read the revision');
-    return String(this.guard(() => this.stmt.meta.get()!.rev));
+    return String(await this.retrying(() => this.stmt.meta.get()!.rev));
   }
 
   // ---- writes ------------------------------------------------------------------------
@@ -281,7 +311,7 @@ export class EmbeddedBackend implements Backend {
     this.open('create');
     checkKey(key, 'create');
     checkValue(value, key, 'create');
-    const rev = this.write(() => {
+    const rev = await this.write(() => {
       if (this.stmt.get.get(key) !== undefined) throw new KeyExistsError(key);
       return this.apply([{ type: 'put', key, value }])!;
     });
@@ -293,7 +323,7 @@ export class EmbeddedBackend implements Backend {
     checkKey(key, 'update');
     checkValue(value, key, 'update');
     checkExistingRevision(modRevision, key, 'update');
-    return this.write(() => {
+    return await this.write(() => {
       const cur = this.stmt.get.get(key);
       if (cur === undefined) throw new NotFoundError(key);
       if (String(cur.mod_rev) !== modRevision) {
@@ -308,7 +338,7 @@ export class EmbeddedBackend implements Backend {
     this.open('put');
     checkKey(key, 'put');
     checkValue(value, key, 'put');
-    return this.write(() => {
+    return await this.write(() => {
       const cur = this.stmt.get.get(key);
       const rev = this.apply([{ type: 'put', key, value }])!;
       return kv(key, value, String(cur?.create_rev ?? rev), String(rev));
@@ -319,7 +349,7 @@ export class EmbeddedBackend implements Backend {
     this.open('delete');
     checkKey(key, 'delete');
     if (modRevision !== undefined) checkExistingRevision(modRevision, key, 'delete');
-    return this.write(() => {
+    return await this.write(() => {
       const cur = this.stmt.get.get(key);
       if (cur === undefined) throw new NotFoundError(key, 'delete');
       if (modRevision !== undefined && String(cur.mod_rev) !== modRevision) {
@@ -333,7 +363,7 @@ export class EmbeddedBackend implements Backend {
   async txn(txn: Txn): Promise<TxnResult> {
     this.open('run txn');
     checkTxn(txn);
-    return this.write(() => {
+    return await this.write(() => {
       let ok = true;
       for (const c of txn.compare) {
         const cur = this.stmt.get.get(c.key);
@@ -356,7 +386,7 @@ export class EmbeddedBackend implements Backend {
     this.open('compact');
     checkRevision(revision, '(store)', 'compact');
     const target = BigInt(revision);
-    this.write(() => {
+    await this.write(() => {
       const meta = this.stmt.meta.get()!;
       if (target > meta.rev) {
         throw new DatastoreError(
@@ -402,12 +432,33 @@ export class EmbeddedBackend implements Backend {
   }
 
   /** Runs fn in BEGIN IMMEDIATE so concurrent writers serialise on the write lock, not on retries. */
-  private write<T>(fn: () => T): T {
-    const result = this.guard(() => this.db.transaction(fn).immediate());
+  private async write<T>(fn: () => T): Promise<T> {
+    const result = await this.retrying(() => this.db.transaction(fn).immediate());
     this.localDirty = true;
     this.notify();
     this.schedulePoll();
     return result;
+  }
+
+  /**
+   * Runs fn, retrying while another process holds the lock it needs. SQLite's own busy
+   * handler sleeps synchronously, which would freeze this process's event loop (and every
+   * watch in it) behind a busy writer elsewhere; so it is kept short (BUSY_SLICE_MS) and
+   * the waiting happens here, asynchronously, until busyTimeoutMs has passed.
+   */
+  private async retrying<T>(fn: () => T): Promise<T> {
+    const deadline = Date.now() + this.busyTimeoutMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return this.guard(fn);
+      } catch (err) {
+        const busy = err instanceof UnavailableError && isBusy(err.cause);
+        if (!busy || Date.now() >= deadline || this.closed) throw err;
+        // Jittered, growing pause: many waiting processes must not retry in lockstep.
+        const pause = Math.random() * Math.min(50, 1 + attempt * 2);
+        await new Promise((r) => setTimeout(r, pause));
+      }
+    }
   }
 
   private guard<T>(fn: () => T): T {
@@ -498,7 +549,8 @@ export class EmbeddedBackend implements Backend {
 
   private startPolling(): void {
     if (this.timer !== undefined) return;
-    this.timer = setInterval(() => this.pollSafely(), this.pollIntervalMs);
+    // setInterval treats anything above 2^31-1 ms as 1 ms; clamp instead.
+    this.timer = setInterval(() => this.pollSafely(), Math.min(this.pollIntervalMs, 2 ** 31 - 1));
     try {
       const file = basename(this.notifyPath);
       this.dirWatcher = fsWatch(dirname(this.notifyPath), (_event, name) => {

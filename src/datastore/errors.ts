@@ -33,8 +33,9 @@ export class DatastoreError extends Error {
 /** create() found the key already present. */
 export class KeyExistsError extends DatastoreError {
   override readonly name = 'KeyExistsError';
-  constructor(key: string) {
-    super('KEY_EXISTS', `Cannot create "${key}": the key already exists`, { key });
+  /** @param subject how to name the thing in the message (default: the quoted key) */
+  constructor(key: string, subject = `"${key}"`) {
+    super('KEY_EXISTS', `Cannot create ${subject}: it already exists`, { key });
   }
 }
 
@@ -48,10 +49,16 @@ export class ConflictError extends DatastoreError {
   readonly expected: string;
   /** the revision actually stored, if the key still exists */
   readonly actual: string | undefined;
-  constructor(key: string, expected: string, actual: string | undefined, what = 'update') {
+  constructor(
+    key: string,
+    expected: string,
+    actual: string | undefined,
+    what = 'update',
+    subject = `"${key}"`,
+  ) {
     super(
       'CONFLICT',
-      `Cannot ${what} "${key}": expected revision ${expected} but it is ${actual ?? 'deleted'}`,
+      `Cannot ${what} ${subject}: expected revision ${expected} but it is ${actual ?? 'deleted'} (modified concurrently; read it again)`,
       { key },
     );
     this.expected = expected;
@@ -61,8 +68,8 @@ export class ConflictError extends DatastoreError {
 
 export class NotFoundError extends DatastoreError {
   override readonly name = 'NotFoundError';
-  constructor(key: string, what = 'update') {
-    super('NOT_FOUND', `Cannot ${what} "${key}": the key does not exist`, { key });
+  constructor(key: string, what = 'update', subject = `"${key}"`) {
+    super('NOT_FOUND', `Cannot ${what} ${subject}: it does not exist`, { key });
   }
 }
 

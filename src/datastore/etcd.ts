@@ -379,7 +379,7 @@ export async function openEtcdBackend(options: EtcdOptions): Promise<EtcdBackend
     throw new DatastoreError('INVALID_CONFIG', 'Cannot open etcd datastore: no endpoints given');
   }
   const mod: Etcd3Module = await import('etcd3');
-  const timeout = options.requestTimeoutMs ?? 5000;
+  const timeout = options.requestTimeoutMs ?? 10_000;
   const opts: IOptions = {
     hosts: options.endpoints,
     dialTimeout: timeout,

@@ -34,3 +34,26 @@ export {
   UnavailableError,
 } from './errors.js';
 export { EtcdBackend, type EtcdOptions, openEtcdBackend } from './etcd.js';
+export {
+  blockAffinityKey,
+  blockAffinityPrefix,
+  IPAM_CONFIG_KEY,
+  IPAM_HANDLE_PREFIX,
+  IPAM_PREFIX,
+  ipamBlockKey,
+  ipamBlockPrefix,
+  ipamHandleKey,
+  RESOURCES_PREFIX,
+  resourceKey,
+  resourcePrefix,
+} from './keys.js';
+export {
+  DEFAULT_NAMESPACE,
+  type DeleteOptions,
+  ResourceClient,
+  type ResourceEvent,
+  type ResourceListResult,
+  type ResourceOf,
+  type ResourceWatch,
+  type ScopeOptions,
+} from './resources.js';

@@ -1,10 +1,12 @@
 // A child process of the CAS conformance test: opens the datastore named by the
 // environment, waits for "go" on stdin (so all workers contend at once), then tries
 // ATTEMPTS increments of one counter by compare-and-swap and reports how many won.
+// The counter is {n, by}: the parent attributes every increment it watches to a worker.
 import { createInterface } from 'node:readline';
 import { DatastoreError, loadDatastoreConfig, openBackend } from '../index.js';
 
 const key = process.env.CAS_KEY!;
+const me = process.env.CAS_WORKER!;
 const attempts = Number(process.env.CAS_ATTEMPTS ?? '20');
 const backend = await openBackend(loadDatastoreConfig(process.env));
 const lines = createInterface({ input: process.stdin });
@@ -18,13 +20,14 @@ for (let i = 0; i < attempts; i++) {
   const cur = await backend.get(key);
   if (cur === undefined) throw new Error(`counter ${key} missing`);
   try {
-    await backend.update(key, String(Number(cur.value) + 1), cur.modRevision);
+    const n = (JSON.parse(cur.value) as { n: number }).n + 1;
+    await backend.update(key, JSON.stringify({ n, by: me }), cur.modRevision);
     won++;
   } catch (err) {
     if (!(err instanceof DatastoreError)) throw err;
     if (err.code === 'CONFLICT') conflicts++;
-    // A timed-out update may or may not have been applied, so it cannot be counted as
-    // a win or a loss; the parent fails the test if any happen.
+    // A timed-out update may or may not have been applied; the parent settles it from
+    // the watched history.
     else if (err.code === 'UNAVAILABLE') unavailable++;
     else throw err;
   }

@@ -5,13 +5,7 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { spawnTracked, tail, terminate } from '../../testing/processes.js';
-import {
-  type Backend,
-  compareRevisions,
-  DatastoreError,
-  type Watch,
-  type WatchEvent,
-} from '../index.js';
+import { type Backend, compareRevisions, DatastoreError, type WatchEvent } from '../index.js';
 
 export interface Store {
   /** a new, independent client (connection) to the same store */
@@ -24,8 +18,8 @@ export interface Store {
 const REPO = new URL('../../../', import.meta.url).pathname;
 
 /** Reads exactly n events; a hang guard (not a timing assertion) turns a stall into a failure. */
-export async function take(watch: Watch, n: number, guardMs = 60_000): Promise<WatchEvent[]> {
-  const out: WatchEvent[] = [];
+export async function take<T>(watch: AsyncIterable<T>, n: number, guardMs = 60_000): Promise<T[]> {
+  const out: T[] = [];
   const it = watch[Symbol.asyncIterator]();
   let timer: NodeJS.Timeout | undefined;
   const stall = new Promise<'stall'>((resolve) => {
@@ -213,7 +207,7 @@ export function runConformance(name: string, setup: () => Promise<Store>): void 
 
     test('16 processes incrementing one counter by CAS: final value = successful increments', async () => {
       const key = '/conf/counter';
-      const start = await db.create(key, '0');
+      const start = await db.create(key, JSON.stringify({ n: 0, by: 'parent' }));
       const watch = db.watch(key, { fromRevision: String(BigInt(start.modRevision) + 1n) });
       const workers: ChildProcess[] = [];
       try {
@@ -222,6 +216,7 @@ export function runConformance(name: string, setup: () => Promise<Store>): void 
             spawnWorker('src/datastore/testdata/cas-worker.ts', {
               ...store.childEnv,
               CAS_KEY: key,
+              CAS_WORKER: `w${i}`,
               CAS_ATTEMPTS: '25',
             }),
           );
@@ -232,20 +227,31 @@ export function runConformance(name: string, setup: () => Promise<Store>): void 
         const outcomes = (await Promise.all(results)).map(
           (l) => JSON.parse(l) as { won: number; conflicts: number; unavailable: number },
         );
-        const won = outcomes.reduce((s, o) => s + o.won, 0);
-        assert.equal(
-          outcomes.reduce((s, o) => s + o.unavailable, 0),
-          0,
-          'no update may end in an unknown state',
-        );
-        assert.ok(won > 0);
-        assert.equal((await db.get(key))?.value, String(won));
-        // Every successful increment is observed exactly once, in order: 1, 2, ..., won.
-        const events = await take(watch, won);
+        const final = JSON.parse((await db.get(key))!.value) as { n: number };
+        // Every increment is observed exactly once, in order: 1, 2, ..., final.
+        const events = await take(watch, final.n);
+        const seq = events.map((e) => {
+          assert.equal(e.type, 'put');
+          return JSON.parse(e.type === 'put' ? e.value : '{}') as { n: number; by: string };
+        });
         assert.deepEqual(
-          events.map((e) => (e.type === 'put' ? e.value : e.type)),
-          Array.from({ length: won }, (_, i) => String(i + 1)),
+          seq.map((v) => v.n),
+          Array.from({ length: final.n }, (_, i) => i + 1),
         );
+        // The counter equals the successful increments: each worker's acknowledged wins
+        // are in the history, plus at most its timed-out (unknown outcome) attempts.
+        const won = outcomes.reduce((s, o) => s + o.won, 0);
+        const unknown = outcomes.reduce((s, o) => s + o.unavailable, 0);
+        assert.ok(won > 0);
+        outcomes.forEach((o, i) => {
+          const seen = seq.filter((v) => v.by === `w${i}`).length;
+          assert.ok(
+            seen >= o.won && seen <= o.won + o.unavailable,
+            `worker w${i}: ${o.won} acknowledged wins + ${o.unavailable} unknown, but ${seen} in history`,
+          );
+          assert.equal(o.won + o.conflicts + o.unavailable, 25);
+        });
+        assert.ok(final.n >= won && final.n <= won + unknown);
       } finally {
         await Promise.all(workers.map((w) => terminate(w, 'SIGKILL')));
         await watch.close();
