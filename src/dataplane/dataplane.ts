@@ -148,39 +148,46 @@ export class Dataplane {
     let routeResult: RouteApplyResult | undefined;
     const inSync = this.state.inSync;
 
-    if (this.opts.manageInterfaces !== false) {
-      const wanted = [...this.state.workloadEndpoints.values()]
-        .map((e) => e.interfaceName)
-        .filter((n) => !this.configuredIfs.has(n));
-      if (wanted.length > 0 || !this.globalsDone) {
-        const done = await configureInterfaces(this.opts.netns, wanted, !this.globalsDone);
-        this.globalsDone = true;
-        for (const n of done) this.configuredIfs.add(n);
-      }
-      for (const n of [...this.configuredIfs])
-        if (![...this.state.workloadEndpoints.values()].some((e) => e.interfaceName === n))
-          this.configuredIfs.delete(n);
-    }
-
-    if (this.opts.manageRoutes !== false && (this.routesDirty || !this.routesResynced)) {
+    // Interfaces, routes and the table are independent kernel objects: program them
+    // concurrently so a change is enforced as soon as its nft transaction commits.
+    const interfaces = async () => {
+      if (this.opts.manageInterfaces === false) return;
+      const present = new Set<string>();
+      for (const e of this.state.workloadEndpoints.values()) present.add(e.interfaceName);
+      for (const n of [...this.configuredIfs]) if (!present.has(n)) this.configuredIfs.delete(n);
+      const wanted = [...present].filter((n) => !this.configuredIfs.has(n));
+      if (wanted.length === 0 && this.globalsDone) return;
+      const done = await configureInterfaces(this.opts.netns, wanted, !this.globalsDone);
+      this.globalsDone = true;
+      for (const n of done) this.configuredIfs.add(n);
+    };
+    const routes = async () => {
+      if (this.opts.manageRoutes === false || (!this.routesDirty && this.routesResynced)) return;
       // Before in-sync only add/replace; the first in-sync flush also removes strays.
       if (inSync && !this.routesResynced) {
         routeResult = await this.routes.resync(true);
         this.routesResynced = true;
       } else routeResult = await this.routes.apply();
       this.routesDirty = routeResult.failed.length > 0;
-    }
-
-    if (inSync) {
-      const table = this.renderer.render(
+    };
+    const table = async () => {
+      if (!inSync) return;
+      const rendered = this.renderer.render(
         this.state,
         this.allSetsDirty ? undefined : this.dirtySets,
       );
-      nftResult = await this.nft.sync(table);
-      this.last = table;
       this.dirtySets = new Set();
       this.allSetsDirty = false;
-    }
+      try {
+        nftResult = await this.nft.sync(rendered);
+      } catch (e) {
+        // the sets we consumed as dirty were not programmed: recompute them all next time
+        this.allSetsDirty = true;
+        throw e;
+      }
+      this.last = rendered;
+    };
+    await Promise.all([interfaces(), routes(), table()]);
     const applyMs = performance.now() - t0;
     this.applies++;
     this.lastApplyMs = applyMs;

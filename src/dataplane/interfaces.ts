@@ -45,6 +45,6 @@ export async function configureInterfaces(
     // once its v4 conf directory exists.
     lines.push(`if [ -d /proc/sys/net/ipv4/conf/${n} ]; then ${writes}; echo ok ${n}; fi`);
   }
-  const r = await execTool(inNetns(netns, ['sh', '-c', lines.join('\n')]), undefined, true);
+  const r = await execTool(inNetns(netns, ['sh', '-s']), `${lines.join('\n')}\n`, true);
   return [...r.stdout.matchAll(/^ok (\S+)$/gm)].map((m) => m[1]!);
 }

@@ -109,6 +109,9 @@ function sameRules(a: readonly string[], b: readonly string[]): boolean {
   return true;
 }
 
+/** Above this many elements a changed set is patched element-wise instead of refilled. */
+const REFILL_LIMIT = 20000;
+
 export interface Delta {
   /** nft script, empty when nothing changed */
   script: string;
@@ -143,8 +146,19 @@ export function diffTables(from: RenderedTable, to: RenderedTable): Delta {
       continue;
     }
     const { added, removed } = sortedDiff(old.elements, s.elements);
-    if (removed.length > 0) elems.push(`delete element ${T} ${name} { ${removed.join(', ')} }`);
-    if (added.length > 0) elems.push(`add element ${T} ${name} { ${added.join(', ')} }`);
+    if (removed.length === 0 && added.length === 0) continue;
+    // nft 1.0.6 lists the whole ruleset (every set's elements) before an `add element` or
+    // `delete element`, which costs seconds on a big table; re-declaring the set with
+    // elements, and flush + refill for removals, needs no such cache.
+    if (removed.length === 0) {
+      elems.push(`add set ${T} ${name} ${setDecl({ ...s, elements: added }, true)}`);
+    } else if (s.elements.length <= REFILL_LIMIT) {
+      elems.push(`flush set ${T} ${name}`);
+      if (s.elements.length > 0) elems.push(`add set ${T} ${name} ${setDecl(s, true)}`);
+    } else {
+      elems.push(`delete element ${T} ${name} { ${removed.join(', ')} }`);
+      if (added.length > 0) elems.push(`add element ${T} ${name} { ${added.join(', ')} }`);
+    }
   }
   for (const [name, c] of to.chains) {
     const old = from.chains.get(name);
@@ -172,15 +186,24 @@ export function diffTables(from: RenderedTable, to: RenderedTable): Delta {
       continue;
     }
     if (old.elements === m.elements) continue;
-    const del: string[] = [];
-    const add: string[] = [];
+    let changed = old.elements.size !== m.elements.size;
+    let onlyAdds = true;
     for (const [k, v] of old.elements) {
       const nv = m.elements.get(k);
-      if (nv === undefined || nv !== v) del.push(k);
+      if (nv !== v) {
+        changed = true;
+        onlyAdds = false;
+        break;
+      }
     }
-    for (const [k, v] of m.elements) if (old.elements.get(k) !== v) add.push(`${k} : ${v}`);
-    if (del.length > 0) mapElems.push(`delete element ${T} ${name} { ${del.join(', ')} }`);
-    if (add.length > 0) mapElems.push(`add element ${T} ${name} { ${add.join(', ')} }`);
+    if (!changed) continue;
+    if (onlyAdds) {
+      const added = new Map([...m.elements].filter(([k]) => !old.elements.has(k)));
+      mapElems.push(`add map ${T} ${name} ${mapDecl({ ...m, elements: added })}`);
+    } else {
+      mapElems.push(`flush map ${T} ${name}`);
+      if (m.elements.size > 0) mapElems.push(`add map ${T} ${name} ${mapDecl(m)}`);
+    }
   }
   const removedChains = [...from.chains.keys()].filter((n) => !to.chains.has(n));
   for (const n of removedChains) tail.push(`flush chain ${T} ${n}`);

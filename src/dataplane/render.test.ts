@@ -249,17 +249,23 @@ test('a workload add/remove is a small delta touching only its own objects', () 
     d.script,
   );
   assert.ok(lines.some((l) => l.startsWith('add chain inet calico cali-fw-calib')));
+  // element additions re-declare the map (nft then needs no full cache listing)
   assert.ok(
-    lines.some((l) =>
-      l.startsWith('add element inet calico cali-from-wl { "calib" : goto cali-fw-calib }'),
+    lines.includes(
+      'add map inet calico cali-from-wl { type ifname : verdict; elements = { "calib" : goto cali-fw-calib }; }',
     ),
+    d.script,
   );
   applyDesiredStateUpdate(s, { type: 'workloadEndpointRemove', id: 'ns/b' });
   const removed = diffTables(after, r.render(s)).script;
-  assert.match(removed, /delete element inet calico cali-from-wl \{ "calib" \}/);
+  // removals flush and refill the map in the same transaction
+  assert.match(
+    removed,
+    /flush map inet calico cali-from-wl\nadd map inet calico cali-from-wl \{ type ifname : verdict; elements = \{ "calia" : goto cali-fw-calia \}; \}/,
+  );
   assert.match(removed, /flush chain inet calico cali-fw-calib\n/);
   assert.match(removed, /delete chain inet calico cali-fw-calib\n/);
-  assert.ok(removed.indexOf('delete element') < removed.indexOf('delete chain'));
+  assert.ok(removed.indexOf('flush map') < removed.indexOf('delete chain'));
 });
 
 test('IP set deltas become element adds and deletes', () => {
@@ -273,7 +279,22 @@ test('IP set deltas become element adds and deletes', () => {
     removed: ['10.0.0.1/32'],
   });
   const d = diffTables(before, r.render(s, new Set(['s:x']))).script;
-  assert.match(d, /delete element inet calico cali4s-s_x_\w+ \{ 10\.0\.0\.1 \}/);
-  assert.match(d, /add element inet calico cali4s-s_x_\w+ \{ 10\.0\.0\.3 \}/);
+  assert.match(d, /^flush set inet calico cali4s-s_x_\w+\n/);
+  assert.match(
+    d,
+    /add set inet calico cali4s-s_x_\w+ \{ type ipv4_addr; flags interval; elements = \{ 10\.0\.0\.2, 10\.0\.0\.3 \}; \}/,
+  );
   assert.equal(d.trim().split('\n').length, 2);
+  // pure additions only re-declare with the new elements
+  const before2 = r.render(s);
+  applyDesiredStateUpdate(s, {
+    type: 'ipSetDelta',
+    id: 's:x',
+    added: ['10.0.0.9/32'],
+    removed: [],
+  });
+  assert.match(
+    diffTables(before2, r.render(s, new Set(['s:x']))).script,
+    /^add set inet calico cali4s-s_x_\w+ \{ type ipv4_addr; flags interval; elements = \{ 10\.0\.0\.9 \}; \}\n$/,
+  );
 });

@@ -169,6 +169,10 @@ export class Renderer {
   private readonly policyCache = new WeakMap<PolicyProgram, CachedRules>();
   private readonly profileCache = new WeakMap<ProfileProgram, CachedRules>();
   private readonly setCache = new Map<string, CachedSet>();
+  private readonly endpointCache = new WeakMap<
+    object,
+    { cfg: RenderConfig; presence: string; chains: [string, NftChain][] }
+  >();
   private cfgSource: object | undefined;
   private cfg: RenderConfig | undefined;
 
@@ -233,7 +237,7 @@ export class Renderer {
     this.renderWorkloads(state, cfg, chains, maps, sets);
     const stars = this.renderHostEndpoints(state, cfg, chains, maps, sets);
     this.renderBaseChains(state, cfg, chains, sets, stars);
-    return { name: this.tableName, chains: sortChains(chains), sets, maps };
+    return { name: this.tableName, chains, sets, maps };
   }
 
   private renderIpSets(
@@ -268,6 +272,21 @@ export class Renderer {
       sets.set(ipSetName(id, 4), cached!.v4);
       if (cfg.ipv6) sets.set(ipSetName(id, 6), cached!.v6);
     }
+  }
+
+  /** Which of the endpoint's referenced policies and profiles exist, as a bit string. */
+  private presence(
+    state: DesiredState,
+    tiers: readonly EndpointTier[],
+    profiles: readonly string[],
+  ): string {
+    let out = '';
+    for (const t of tiers) {
+      for (const p of t.ingressPolicies) out += state.policies.has(p) ? '1' : '0';
+      for (const p of t.egressPolicies) out += state.policies.has(p) ? '1' : '0';
+    }
+    for (const p of profiles) out += state.profiles.has(p) ? '1' : '0';
+    return out;
   }
 
   /** Tiers, then profiles, then the final verdict, as Felix's endpoint chains do. */
@@ -347,37 +366,58 @@ export class Renderer {
       fromWl.set(key, `goto ${fw}`);
       toWl.set(key, `goto ${tw}`);
       source.set(key, `goto ${sp}`);
-      chains.set(sp, { rules: this.spoofRules(ep, cfg) });
-      const egressExtras: string[] = [];
-      if (!cfg.allowIpipFromWorkloads)
-        egressExtras.push(C('meta l4proto 4 counter drop', 'IPIP from workload'));
-      if (!cfg.allowVxlanFromWorkloads)
-        egressExtras.push(C(`udp dport ${cfg.vxlanPort} counter drop`, 'VXLAN from workload'));
-      chains.set(fw, {
-        rules: [
-          ...invalid,
-          clear,
-          ...egressExtras,
-          ...this.tierRules(state, cfg, ep.tiers, {
-            dir: 'out',
-            profiles: ep.profileIds,
-            onAccept: 'return',
-            final: C('counter drop', `${ep.id} egress: no profile accepted`),
-          }),
-        ],
-      });
-      chains.set(tw, {
-        rules: [
-          ...invalid,
-          clear,
-          ...this.tierRules(state, cfg, ep.tiers, {
-            dir: 'in',
-            profiles: ep.profileIds,
-            onAccept: 'return',
-            final: C('counter drop', `${ep.id} ingress: no profile accepted`),
-          }),
-        ],
-      });
+      // Endpoint chains depend on the endpoint, the config and which referenced policies
+      // and profiles exist; re-rendering all of them on every flush would dominate a
+      // one-workload change.
+      const presence = this.presence(state, ep.tiers, ep.profileIds);
+      let cached = this.endpointCache.get(ep);
+      if (!cached || cached.cfg !== cfg || cached.presence !== presence) {
+        const egressExtras: string[] = [];
+        if (!cfg.allowIpipFromWorkloads)
+          egressExtras.push(C('meta l4proto 4 counter drop', 'IPIP from workload'));
+        if (!cfg.allowVxlanFromWorkloads)
+          egressExtras.push(C(`udp dport ${cfg.vxlanPort} counter drop`, 'VXLAN from workload'));
+        cached = {
+          cfg,
+          presence,
+          chains: [
+            [sp, { rules: this.spoofRules(ep, cfg) }],
+            [
+              fw,
+              {
+                rules: [
+                  ...invalid,
+                  clear,
+                  ...egressExtras,
+                  ...this.tierRules(state, cfg, ep.tiers, {
+                    dir: 'out',
+                    profiles: ep.profileIds,
+                    onAccept: 'return',
+                    final: C('counter drop', `${ep.id} egress: no profile accepted`),
+                  }),
+                ],
+              },
+            ],
+            [
+              tw,
+              {
+                rules: [
+                  ...invalid,
+                  clear,
+                  ...this.tierRules(state, cfg, ep.tiers, {
+                    dir: 'in',
+                    profiles: ep.profileIds,
+                    onAccept: 'return',
+                    final: C('counter drop', `${ep.id} ingress: no profile accepted`),
+                  }),
+                ],
+              },
+            ],
+          ],
+        };
+        this.endpointCache.set(ep, cached);
+      }
+      for (const [n, c] of cached.chains) chains.set(n, c);
     }
     maps.set(MAP.wlSource, { type: 'ifname : verdict', elements: source });
     maps.set(MAP.fromWl, { type: 'ifname : verdict', elements: fromWl });
@@ -648,16 +688,6 @@ export class Renderer {
       rules: nat,
     });
   }
-}
-
-/** Stable chain order: base chains first, then by name (keeps full dumps diffable). */
-function sortChains(chains: Map<string, NftChain>): Map<string, NftChain> {
-  const names = [...chains.keys()].sort((a, b) => {
-    const ba = chains.get(a)!.hook ? 0 : 1;
-    const bb = chains.get(b)!.hook ? 0 : 1;
-    return ba - bb || (a < b ? -1 : a > b ? 1 : 0);
-  });
-  return new Map(names.map((n) => [n, chains.get(n)!]));
 }
 
 /** One-shot render, for tests and tools. */

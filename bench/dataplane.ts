@@ -1,0 +1,396 @@
+// `npm run bench -- dataplane [--json] [--workloads N] [--policies N] [--sets N] [--seconds S]`
+// (root: builds network namespaces, removed afterwards)
+//
+// 1. Full programming: 250 local workloads, 1,000 policies, 2,000 IP sets. Our first
+//    flush (render + serialise + one atomic `nft -f -`) against plain `nft -f <file>`
+//    loading the very same rendered text, alternating, same namespace, median of runs.
+// 2. One workload removed / added: apply + flush until the transaction has committed
+//    (the kernel enforces at commit), median over repeated cycles.
+// 3. Packet cost between two real workloads: iperf3 TCP throughput and new TCP
+//    connections per second with 10,000 policies programmed (40 per endpoint, both test
+//    endpoints included) against the same endpoints with no policy at all.
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { DesiredStateUpdate, PolicyProgram } from '../src/calc/index.js';
+import {
+  ALLOW_ALL_PROFILE,
+  policy,
+  ports,
+  rule,
+  TCP,
+  tier,
+  UDP,
+  updatesFor,
+  workload,
+} from '../src/dataplane/fixtures.js';
+import { Dataplane, serializeFull } from '../src/dataplane/index.js';
+import { NetnsLab, run } from '../src/testing/netns.js';
+import { type Benchmark, percentile } from './lib/report.js';
+
+function arg(args: string[], name: string, dflt: number): number {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : dflt;
+}
+
+const ifname = (i: number) => `calib${i.toString(16).padStart(10, '0')}`;
+const v4 = (i: number) => `10.70.${i >> 8}.${i & 255}`;
+const v6 = (i: number) => `fd00:70::${i.toString(16)}`;
+
+/** Policies that look like real ones: selector sets, ports, a CIDR, both directions. */
+function makePolicies(n: number, nSets: number): PolicyProgram[] {
+  const out: PolicyProgram[] = [];
+  for (let i = 0; i < n; i++) {
+    out.push(
+      policy(
+        `np/bench/p${i}`,
+        [
+          rule('allow', {
+            id: `p${i}-i0`,
+            protocol: TCP,
+            src: { ipSetIds: [`s:${i % nSets}`] },
+            dst: { ports: ports(8000 + (i % 100)) },
+          }),
+          rule('deny', { id: `p${i}-i1`, src: { nets: [`10.${100 + (i % 50)}.0.0/16`] } }),
+        ],
+        [
+          rule('allow', {
+            id: `p${i}-e0`,
+            protocol: UDP,
+            dst: { ipSetIds: [`s:${(i + 1) % nSets}`], ports: ports(53) },
+          }),
+        ],
+      ),
+    );
+  }
+  return out;
+}
+
+/**
+ * The cluster state: `nWl` endpoints on `cali*` interfaces, `nPol` policies spread evenly
+ * (each endpoint's last policy allows everything so the test endpoints can talk), and
+ * `nSets` selector IP sets of ~10 members each.
+ */
+export function scenario(nWl: number, nPol: number, nSets: number, real: Map<number, string>) {
+  const sets = [];
+  for (let s = 0; s < nSets; s++) {
+    const members: string[] = [];
+    for (let k = 0; k < 10; k++) members.push(`${v4((s * 7 + k * 13) % nWl)}/32`);
+    members.push(`10.${200 + (s % 50)}.${s % 256}.0/24`, `${v6(s % nWl)}/128`);
+    sets.push({ id: `s:${s}`, members });
+  }
+  const policies = makePolicies(nPol, nSets);
+  const allow = policy(
+    'np/bench/allow-all',
+    [rule('allow', { id: 'a-i' })],
+    [rule('allow', { id: 'a-e' })],
+  );
+  if (nPol > 0) policies.push(allow);
+  const per = Math.floor(nPol / Math.max(1, nWl));
+  const workloads = [];
+  for (let i = 0; i < nWl; i++) {
+    const ids = policies.slice(i * per, i * per + per).map((p) => p.id);
+    if (nPol > 0) ids.push(allow.id);
+    workloads.push(
+      workload(`bench/w${i}`, real.get(i) ?? ifname(i), v4(i), v6(i), {
+        profileIds: ['kns.default'],
+        tiers: ids.length > 0 ? [tier('default', ids, ids)] : [],
+      }),
+    );
+  }
+  return updatesFor({
+    ipSets: sets,
+    policies,
+    profiles: [ALLOW_ALL_PROFILE],
+    workloads,
+    pools: [{ cidr: '10.70.0.0/16', natOutgoing: true }],
+  });
+}
+
+const median = (xs: number[]) =>
+  percentile(
+    [...xs].sort((a, b) => a - b),
+    50,
+  );
+
+async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
+  const t0 = performance.now();
+  const r = await fn();
+  return [performance.now() - t0, r];
+}
+
+async function iperf(lab: NetnsLab, client: string, server: string, dst: string, secs: number) {
+  const srv = lab.spawn(server, ['iperf3', '-s', '-1']);
+  srv.stdout!.resume();
+  srv.stderr!.resume();
+  await new Promise((r) => setTimeout(r, 300));
+  const out = await lab.exec(client, ['iperf3', '-c', dst, '-t', String(secs), '-J']);
+  const j = JSON.parse(out.stdout) as { end: { sum_received: { bits_per_second: number } } };
+  await new Promise<void>((r) => (srv.exitCode !== null ? r() : srv.once('close', () => r())));
+  return j.end.sum_received.bits_per_second / 1e9;
+}
+
+// Opens and closes TCP connections with a fixed concurrency for a fixed time; each
+// connection reads the server's greeting, so a completed one crossed policy both ways.
+const CONNECT_LOOP = String.raw`
+const net = require('node:net');
+const [dst, port, ms, conc] = process.argv.slice(1);
+let done = 0; let failed = 0; const end = Date.now() + Number(ms);
+function one() {
+  if (Date.now() >= end) return;
+  const c = net.connect({ host: dst, port: Number(port) });
+  c.on('data', () => {});
+  c.on('end', () => { done++; c.destroy(); one(); });
+  c.on('error', () => { failed++; c.destroy(); one(); });
+}
+for (let i = 0; i < Number(conc); i++) one();
+setTimeout(() => { console.log(JSON.stringify({ done, failed })); process.exit(0); }, Number(ms) + 200);
+`;
+
+async function connRate(lab: NetnsLab, client: string, dst: string, secs: number) {
+  const r = await lab.exec(client, [
+    process.execPath,
+    '-e',
+    CONNECT_LOOP,
+    dst,
+    '8080',
+    String(secs * 1000),
+    '8',
+  ]);
+  const { done, failed } = JSON.parse(r.stdout) as { done: number; failed: number };
+  if (failed > 0) throw new Error(`${failed} connections failed during the rate test`);
+  return done / secs;
+}
+
+const bench: Benchmark = async (args) => {
+  const nWl = arg(args, 'workloads', 250);
+  const nPol = arg(args, 'policies', 1000);
+  const nSets = arg(args, 'sets', 2000);
+  const nPolBig = arg(args, 'packet-policies', 10000);
+  const secs = arg(args, 'seconds', 3);
+  const runs = arg(args, 'runs', 3);
+  const lab = new NetnsLab('ctdb');
+  const notes: string[] = [];
+  try {
+    // Two real workloads (indices 0 and 1) plus nWl - 2 veths whose far ends sit in one sink
+    // namespace: every endpoint has a real cali* interface, so routes and sysctls apply.
+    const topo = await lab.hostWithWorkloads([
+      { name: 'w0', ifname: ifname(0), ipv4: v4(0), ipv6: v6(0) },
+      { name: 'w1', ifname: ifname(1), ipv4: v4(1), ipv6: v6(1) },
+    ]);
+    const sink = await lab.addNamespace('sink');
+    const lines: string[] = [];
+    for (let i = 2; i < nWl; i++)
+      lines.push(
+        `link add ${ifname(i)} netns ${topo.host} type veth peer name s${i} netns ${sink}`,
+      );
+    await run(['ip', '-batch', '-'], { input: `${lines.join('\n')}\n` });
+    await lab.ipBatch(
+      topo.host,
+      [...Array(nWl).keys()].slice(2).map((i) => `link set ${ifname(i)} up`),
+    );
+    const real = new Map<number, string>();
+    const [wa, wb] = topo.workloads as [(typeof topo.workloads)[0], (typeof topo.workloads)[0]];
+
+    // ---- 1. full programming vs nft -f of the same text
+    const ups = scenario(nWl, nPol, nSets, real);
+    const ours: number[] = [];
+    const plain: number[] = [];
+    let text = '';
+    let counts = { chains: 0, rules: 0, sets: 0, setElements: 0 };
+    let firstFlushAll = 0;
+    for (let r = 0; r < runs; r++) {
+      // a fresh Dataplane each time: no caches, nothing programmed yet (as after a restart)
+      const dp = new Dataplane({
+        netns: topo.host,
+        manageRoutes: r === 0,
+        manageInterfaces: r === 0,
+      });
+      for (const u of ups) dp.apply(u);
+      const [ms, m] = await timed(() => dp.flush());
+      if (r === 0) firstFlushAll = ms;
+      else ours.push(ms);
+      await dp.stop();
+      counts = m.counts;
+      if (r === 0) {
+        text = serializeFull(dp.rendered()!);
+        continue;
+      }
+      const file = join(tmpdir(), `calico-bench-${process.pid}.nft`);
+      writeFileSync(file, text);
+      const [pms] = await timed(() => lab.exec(topo.host, ['nft', '-f', file]));
+      plain.push(pms);
+    }
+    // the first run also applied routes and sysctls once; measure pure nft runs for the ratio
+    {
+      const dp = new Dataplane({ netns: topo.host, manageRoutes: false, manageInterfaces: false });
+      for (const u of ups) dp.apply(u);
+      const [ms] = await timed(() => dp.flush());
+      ours.push(ms);
+      await dp.stop();
+    }
+    notes.push(
+      `table: ${counts.chains} chains, ${counts.rules} rules, ${counts.sets} sets, ${counts.setElements} set elements, ${(text.length / 1e6).toFixed(2)} MB of nft text`,
+      `first flush including ${nWl * 2} routes and interface sysctls: ${firstFlushAll.toFixed(0)} ms`,
+    );
+
+    // ---- 2. one workload removed / added until enforced
+    const dp = new Dataplane({ netns: topo.host });
+    for (const u of ups) dp.apply(u);
+    await dp.flush();
+    const victim = ups.find(
+      (u): u is Extract<DesiredStateUpdate, { type: 'workloadEndpointUpdate' }> =>
+        u.type === 'workloadEndpointUpdate' && u.endpoint.id === `bench/w${nWl - 1}`,
+    )!;
+    const adds: number[] = [];
+    const removes: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const [rm] = await timed(async () => {
+        dp.apply({ type: 'workloadEndpointRemove', id: victim.endpoint.id });
+        for (const n of [...victim.endpoint.ipv4Nets, ...victim.endpoint.ipv6Nets])
+          dp.apply({ type: 'routeRemove', dst: n });
+        return dp.flush();
+      });
+      removes.push(rm);
+      const [add] = await timed(async () => {
+        dp.apply(victim);
+        for (const n of [...victim.endpoint.ipv4Nets, ...victim.endpoint.ipv6Nets])
+          dp.apply({
+            type: 'routeUpdate',
+            route: { dst: n, type: 'local-workload', interfaceName: victim.endpoint.interfaceName },
+          });
+        return dp.flush();
+      });
+      adds.push(add);
+    }
+    const [smallNft] = await timed(() =>
+      lab.exec(topo.host, ['nft', '-f', '-'], {
+        input: 'add element inet calico cali-down-ifs { "calizzz" }\n',
+      }),
+    );
+    await lab.exec(topo.host, ['nft', '-f', '-'], {
+      input: 'delete element inet calico cali-down-ifs { "calizzz" }\n',
+    });
+    notes.push(
+      `one tiny nft -f batch against this table: ${smallNft.toFixed(1)} ms (floor for any change)`,
+    );
+    await dp.stop();
+
+    // ---- 3. packet cost
+    const srv = lab.agent(wb.netns);
+    await srv.listen({ tcp: [8080] });
+    const measure = async (label: string) => {
+      const gbps: number[] = [];
+      const cps: number[] = [];
+      for (let i = 0; i < 2; i++) {
+        gbps.push(await iperf(lab, wa.netns, wb.netns, wb.ipv4!, secs));
+        cps.push(await connRate(lab, wa.netns, wb.ipv4!, secs));
+      }
+      notes.push(
+        `${label}: TCP ${gbps.map((g) => g.toFixed(2)).join(' / ')} Gbit/s, ${cps.map((c) => c.toFixed(0)).join(' / ')} conn/s`,
+      );
+      return { gbps: median(gbps), cps: median(cps) };
+    };
+    const none = new Dataplane({ netns: topo.host });
+    for (const u of scenario(nWl, 0, 0, real)) none.apply(u);
+    await none.flush();
+    const base = await measure('no policy');
+    const big = new Dataplane({ netns: topo.host });
+    for (const u of scenario(nWl, nPolBig, nSets, real)) big.apply(u);
+    const [bigMs, bigM] = await timed(() => big.flush());
+    notes.push(
+      `${nPolBig} policies: ${bigM.counts.rules} rules, programmed in ${bigMs.toFixed(0)} ms`,
+    );
+    const heavy = await measure(`${nPolBig} policies`);
+    await none.stop();
+    await big.stop();
+
+    return {
+      title: `dataplane: ${nWl} workloads, ${nPol} policies, ${nSets} IP sets (nftables in a namespace)`,
+      figures: [
+        {
+          name: 'full_program_ms',
+          label: 'full programming (render + one nft transaction)',
+          value: median(ours),
+          unit: 'ms',
+          baseline: median(plain),
+          baselineLabel: 'nft -f of the same text',
+          better: 'lower',
+        },
+        {
+          name: 'full_program_ratio',
+          label: 'full programming / plain nft -f',
+          value: median(ours) / median(plain),
+          unit: '×',
+          target: 1.2,
+          better: 'lower',
+        },
+        {
+          name: 'workload_add_ms',
+          label: 'one workload added until enforced (median)',
+          value: median(adds),
+          unit: 'ms',
+          target: 25,
+          better: 'lower',
+        },
+        {
+          name: 'workload_add_p90_ms',
+          label: 'one workload added (p90)',
+          value: percentile(
+            [...adds].sort((a, b) => a - b),
+            90,
+          ),
+          unit: 'ms',
+          better: 'lower',
+        },
+        {
+          name: 'workload_remove_ms',
+          label: 'one workload removed until enforced (median)',
+          value: median(removes),
+          unit: 'ms',
+          target: 25,
+          better: 'lower',
+        },
+        {
+          name: 'tcp_gbps',
+          label: `TCP throughput with ${nPolBig} policies`,
+          value: heavy.gbps,
+          unit: 'Gbit/s',
+          baseline: base.gbps,
+          baselineLabel: 'no policy',
+          better: 'higher',
+        },
+        {
+          name: 'tcp_ratio',
+          label: 'TCP throughput ratio',
+          value: heavy.gbps / base.gbps,
+          unit: '×',
+          target: 0.9,
+          better: 'higher',
+        },
+        {
+          name: 'conn_per_s',
+          label: `new TCP connections/s with ${nPolBig} policies`,
+          value: heavy.cps,
+          unit: 'conn/s',
+          baseline: base.cps,
+          baselineLabel: 'no policy',
+          better: 'higher',
+        },
+        {
+          name: 'conn_ratio',
+          label: 'new connections/s ratio',
+          value: heavy.cps / base.cps,
+          unit: '×',
+          target: 0.9,
+          better: 'higher',
+        },
+      ],
+      notes,
+    };
+  } finally {
+    await lab.cleanup();
+  }
+};
+
+export default bench;
