@@ -55,6 +55,7 @@ export {
   simplifyK8sPorts,
 } from './k8s.js';
 export { entityMatches, l4Matches, type Packet, type PacketSide, ruleMatches } from './match.js';
+export { computeMatrix, type Matrix, type MatrixOptions, type MatrixPort } from './matrix.js';
 export * from './model.js';
 export {
   comparePolicies,

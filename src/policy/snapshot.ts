@@ -2,7 +2,7 @@
 // indexes the evaluator needs (address -> endpoint, address -> selectable objects,
 // policy candidates by required label). Building it never depends on the order in
 // which resources are given: everything is keyed and sorted.
-import { cidrContainsIp, formatIp, type IpAddress } from '../net/index.js';
+import { formatIp, type IpAddress } from '../net/index.js';
 import type { SelectorNode } from '../selector/index.js';
 import {
   applyFelixConfiguration,
@@ -132,6 +132,9 @@ export class Snapshot {
   private readonly stagedByTarget = new Map<string, BackendPolicy>();
   private readonly applicableCache = new Map<string, TierPolicies[]>();
   private readonly hepsByNode = new Map<string, ResolvedEndpoint[]>();
+  /** network sets by prefix length, then by the address bits above it */
+  private readonly netsV4 = new Map<number, Map<bigint, ResolvedNetworkSet[]>>();
+  private readonly netsV6 = new Map<number, Map<bigint, ResolvedNetworkSet[]>>();
 
   constructor(resources: Iterable<unknown>) {
     const all = flatten(resources, []);
@@ -356,6 +359,20 @@ export class Snapshot {
           : s.labels;
       return { ...s, key: endpointKeyString(s), labels: inherited, ports: [] };
     });
+    for (const set of this.networkSets) {
+      for (const n of set.nets) {
+        const byLen = n.family === 4 ? this.netsV4 : this.netsV6;
+        let table = byLen.get(n.prefixLength);
+        if (table === undefined) {
+          table = new Map();
+          byLen.set(n.prefixLength, table);
+        }
+        const key = n.address >> BigInt((n.family === 4 ? 32 : 128) - n.prefixLength);
+        const list = table.get(key);
+        if (list === undefined) table.set(key, [set]);
+        else if (!list.includes(set)) list.push(set);
+      }
+    }
     this.ignored = ignored.sort();
     this.warnings = warnings;
   }
@@ -382,12 +399,17 @@ export class Snapshot {
     const out: Contributor[] = [];
     const ep = this.byAddress.get(addrKey(ip));
     if (ep !== undefined) out.push(ep);
-    for (const s of this.networkSets) {
-      for (const n of s.nets) {
-        if (n.family === ip.family && cidrContainsIp(n, ip)) {
-          out.push(s);
-          break;
-        }
+    const byLen = ip.family === 4 ? this.netsV4 : this.netsV6;
+    const bits = ip.family === 4 ? 32n : 128n;
+    let seen: Set<ResolvedNetworkSet> | undefined;
+    for (const [len, table] of byLen) {
+      const hits = table.get(ip.value >> (bits - BigInt(len)));
+      if (hits === undefined) continue;
+      for (const s of hits) {
+        // A set with several nets containing the address contributes it once.
+        if (seen?.has(s)) continue;
+        (seen ??= new Set()).add(s);
+        out.push(s);
       }
     }
     return out;
