@@ -32,7 +32,6 @@ import {
   type BlockInput,
   deriveResource,
   type EndpointInput,
-  keyOfResource,
   keyOfUpdate,
   type NodeInput,
   type PoolInput,
@@ -71,6 +70,7 @@ interface Contributor {
   readonly addrs: readonly string[];
   readonly ports: readonly NamedPort[];
   local: LocalEndpoint | undefined;
+  stamp: number;
 }
 
 interface ContributorView {
@@ -186,7 +186,10 @@ export class CalcGraph {
   private readonly profileNames = new Map<string, string>();
   private readonly contributors = new Map<string, Contributor>();
   private readonly profileUsers = new Map<string, Set<Contributor>>();
-  private readonly labelIndex = new LabelIndex<Contributor>();
+  private readonly labelIndex = new LabelIndex<Contributor>(
+    (c) => this.contributors.get(c.key) === c,
+    () => this.contributors.values(),
+  );
   private readonly locals = new Map<string, LocalEndpoint>();
   private readonly pools = new Map<string, PoolInput>();
   private readonly nodes = new Map<string, NodeInput>();
@@ -251,7 +254,6 @@ export class CalcGraph {
   }
 
   private set(key: string, res: ResourceLike): void {
-    if (keyOfResource(res) !== key) throw new Error('resource key mismatch');
     const d = deriveResource(res);
     const prevKind = this.derivedKind.get(key);
     if (prevKind !== undefined && prevKind !== d.kind) this.remove(key);
@@ -584,20 +586,25 @@ export class CalcGraph {
 
   private setContributor(
     key: string,
-    data: Omit<Contributor, 'key' | 'labels' | 'local'>,
+    data: Omit<Contributor, 'key' | 'labels' | 'local' | 'stamp'>,
   ): Contributor {
     const old = this.contributors.get(key);
     const c: Contributor = {
       key,
-      ...data,
+      ownLabels: data.ownLabels,
+      profiles: data.profiles,
       labels: mergeLabels(data.ownLabels, this.profileList(data.profiles)),
+      nets: data.nets,
+      addrs: data.addrs,
+      ports: data.ports,
       local: undefined,
+      stamp: 0,
     };
+    this.contributors.set(key, c);
     if (old !== undefined) {
-      this.labelIndex.remove(old);
+      this.labelIndex.remove(old, old.labels);
       for (const name of old.profiles) this.unindexProfileUser(name, old);
     }
-    this.contributors.set(key, c);
     this.labelIndex.add(c);
     for (const name of c.profiles) {
       let users = this.profileUsers.get(name);
@@ -622,7 +629,7 @@ export class CalcGraph {
     const old = this.contributors.get(key);
     if (old === undefined) return;
     this.contributors.delete(key);
-    this.labelIndex.remove(old);
+    this.labelIndex.remove(old, old.labels);
     for (const name of old.profiles) this.unindexProfileUser(name, old);
     this.updateMembership(old, undefined);
   }
@@ -637,7 +644,7 @@ export class CalcGraph {
       addrs: c.addrs,
       ports: c.ports,
     };
-    this.labelIndex.remove(c);
+    this.labelIndex.remove(c, c.labels);
     c.labels = labels;
     this.labelIndex.add(c);
     this.updateMembership(before, c);

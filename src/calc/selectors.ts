@@ -74,12 +74,27 @@ export function indexTerms(sel: Selector): string[] | undefined {
   return alts.length === 0 ? undefined : bestAlternative(alts);
 }
 
+/** Splits a term back into its key and (for value terms) value. */
+function parseTerm(term: string): { key: string; value: string | undefined } {
+  if (term.endsWith('\x01')) return { key: term.slice(0, -1), value: undefined };
+  const nul = term.indexOf('\0');
+  return { key: term.slice(0, nul), value: term.slice(nul + 1) };
+}
+
+interface KeyPostings<T> {
+  /** items filed under `has(key)` (or a condition implying it) */
+  present: Set<T> | undefined;
+  /** items filed under `key == value` */
+  readonly byValue: Map<string, Set<T>>;
+}
+
 /**
  * Items keyed by selector, found from a label set. An item may be filed under
- * several terms; `candidates` reports each at most once per call.
+ * several terms; `candidates` reports each at most once per call. Lookups walk the
+ * label set once, with one map probe per label key and one per value, no strings built.
  */
 export class SelectorIndex<T> {
-  private readonly byTerm = new Map<string, Set<T>>();
+  private readonly byKey = new Map<string, KeyPostings<T>>();
   private readonly unindexed = new Set<T>();
   private readonly terms = new Map<T, string[] | undefined>();
 
@@ -97,13 +112,31 @@ export class SelectorIndex<T> {
       return;
     }
     for (const t of terms) {
-      let set = this.byTerm.get(t);
-      if (set === undefined) {
-        set = new Set();
-        this.byTerm.set(t, set);
+      const { key, value } = parseTerm(t);
+      let kp = this.byKey.get(key);
+      if (kp === undefined) {
+        kp = { present: undefined, byValue: new Map() };
+        this.byKey.set(key, kp);
       }
-      set.add(item);
+      if (value === undefined) {
+        kp.present ??= new Set();
+        kp.present.add(item);
+      } else {
+        let set = kp.byValue.get(value);
+        if (set === undefined) {
+          set = new Set();
+          kp.byValue.set(value, set);
+        }
+        set.add(item);
+      }
     }
+  }
+
+  private postingSize(term: string): number {
+    const { key, value } = parseTerm(term);
+    const kp = this.byKey.get(key);
+    if (kp === undefined) return 0;
+    return value === undefined ? (kp.present?.size ?? 0) : (kp.byValue.get(value)?.size ?? 0);
   }
 
   /**
@@ -117,7 +150,7 @@ export class SelectorIndex<T> {
     let bestCost = Number.POSITIVE_INFINITY;
     for (const a of alts) {
       let cost = staticCost(a);
-      for (const t of a) cost += this.byTerm.get(t)?.size ?? 0;
+      for (const t of a) cost += this.postingSize(t);
       if (cost < bestCost) {
         best = a;
         bestCost = cost;
@@ -135,22 +168,31 @@ export class SelectorIndex<T> {
       return;
     }
     for (const t of terms) {
-      const set = this.byTerm.get(t);
-      if (set === undefined) continue;
-      set.delete(item);
-      if (set.size === 0) this.byTerm.delete(t);
+      const { key, value } = parseTerm(t);
+      const kp = this.byKey.get(key);
+      if (kp === undefined) continue;
+      if (value === undefined) {
+        kp.present?.delete(item);
+        if (kp.present?.size === 0) kp.present = undefined;
+      } else {
+        const set = kp.byValue.get(value);
+        set?.delete(item);
+        if (set?.size === 0) kp.byValue.delete(value);
+      }
+      if (kp.present === undefined && kp.byValue.size === 0) this.byKey.delete(key);
     }
   }
 
   /** Every item whose selector could match `labels` (a superset; callers evaluate). */
   candidates(labels: Labels, out: Set<T>): void {
     for (const item of this.unindexed) out.add(item);
-    if (this.byTerm.size === 0) return;
+    if (this.byKey.size === 0) return;
     for (const k in labels) {
-      const kv = this.byTerm.get(kvTerm(k, labels[k]!));
+      const kp = this.byKey.get(k);
+      if (kp === undefined) continue;
+      if (kp.present !== undefined) for (const item of kp.present) out.add(item);
+      const kv = kp.byValue.get(labels[k]!);
       if (kv !== undefined) for (const item of kv) out.add(item);
-      const has = this.byTerm.get(keyTerm(k));
-      if (has !== undefined) for (const item of has) out.add(item);
     }
   }
 
@@ -159,74 +201,107 @@ export class SelectorIndex<T> {
   }
 }
 
+/** What the reverse index needs of an item: its labels and a scratch stamp. */
+export interface Indexed {
+  readonly labels: Labels;
+  /** last scan that visited this item; lets a scan skip duplicate posting entries */
+  stamp: number;
+}
+
+interface Posting<T> {
+  items: T[];
+  /** entries known to no longer hold (removed, or relabelled away) */
+  stale: number;
+}
+
 /**
  * The reverse direction: label sets (endpoints, network sets) by label, so that a
  * selector that becomes active finds its members by walking the smallest posting
  * list of its required terms instead of every label set in the cluster.
+ *
+ * Postings are append-only arrays with lazy deletion: adding is a push, removing only
+ * counts the entry stale, and a posting is compacted once half of it is stale. At a
+ * million endpoints this costs a fraction of hash-set postings (which rehash and
+ * churn the heap as they grow), and memory stays within twice the live entries.
  */
-export class LabelIndex<T extends { readonly labels: Labels }> {
-  private readonly byKey = new Map<string, Map<string, Set<T>>>();
-  private readonly keyCounts = new Map<string, number>();
-  readonly all = new Set<T>();
+export class LabelIndex<T extends Indexed> {
+  private readonly byKey = new Map<string, { count: number; values: Map<string, Posting<T>> }>();
+  private scan = 0;
+
+  constructor(
+    /** whether an item is still in the index (items are never re-added once removed) */
+    private readonly live: (item: T) => boolean,
+    /** every live item, for selectors with no required term */
+    private readonly all: () => Iterable<T>,
+  ) {}
 
   add(item: T): void {
-    this.all.add(item);
     const labels = item.labels;
     for (const k in labels) {
       const v = labels[k]!;
       let byValue = this.byKey.get(k);
       if (byValue === undefined) {
-        byValue = new Map();
+        byValue = { count: 0, values: new Map() };
         this.byKey.set(k, byValue);
       }
-      let set = byValue.get(v);
-      if (set === undefined) {
-        set = new Set();
-        byValue.set(v, set);
+      let posting = byValue.values.get(v);
+      if (posting === undefined) {
+        posting = { items: [], stale: 0 };
+        byValue.values.set(v, posting);
       }
-      set.add(item);
-      this.keyCounts.set(k, (this.keyCounts.get(k) ?? 0) + 1);
+      posting.items.push(item);
+      byValue.count++;
     }
   }
 
-  /** Must be called with the same labels the item was added with. */
-  remove(item: T): void {
-    if (!this.all.delete(item)) return;
-    const labels = item.labels;
+  /** `labels` are the ones the item was added with; call after it stops being live or changes labels. */
+  remove(item: T, labels: Labels): void {
     for (const k in labels) {
       const byValue = this.byKey.get(k);
-      const set = byValue?.get(labels[k]!);
-      if (byValue === undefined || set === undefined || !set.delete(item)) continue;
-      if (set.size === 0) byValue.delete(labels[k]!);
-      if (byValue.size === 0) this.byKey.delete(k);
-      const n = (this.keyCounts.get(k) ?? 1) - 1;
-      if (n === 0) this.keyCounts.delete(k);
-      else this.keyCounts.set(k, n);
+      if (byValue === undefined) continue;
+      const v = labels[k]!;
+      const posting = byValue.values.get(v);
+      if (posting === undefined) continue;
+      posting.stale++;
+      if (posting.stale * 2 >= posting.items.length) {
+        const before = posting.items.length;
+        posting.items = this.compact(posting.items, k, v);
+        posting.stale = 0;
+        byValue.count -= before - posting.items.length;
+        if (posting.items.length === 0) byValue.values.delete(v);
+        if (byValue.values.size === 0) this.byKey.delete(k);
+      }
     }
+  }
+
+  private compact(items: readonly T[], k: string, v: string): T[] {
+    const stamp = ++this.scan;
+    const out: T[] = [];
+    for (const i of items) {
+      if (i.stamp === stamp || !this.live(i) || i.labels[k] !== v) continue;
+      i.stamp = stamp;
+      out.push(i);
+    }
+    return out;
   }
 
   private termSize(term: string): number {
-    if (term.endsWith('\x01')) return this.keyCounts.get(term.slice(0, -1)) ?? 0;
-    const nul = term.indexOf('\0');
-    return this.byKey.get(term.slice(0, nul))?.get(term.slice(nul + 1))?.size ?? 0;
+    const { key, value } = parseTerm(term);
+    const byValue = this.byKey.get(key);
+    if (byValue === undefined) return 0;
+    return value === undefined ? byValue.count : (byValue.values.get(value)?.items.length ?? 0);
   }
 
-  private visitTerm(term: string, visit: (item: T) => void): void {
-    if (term.endsWith('\x01')) {
-      const byValue = this.byKey.get(term.slice(0, -1));
-      if (byValue !== undefined) for (const set of byValue.values()) for (const i of set) visit(i);
-      return;
-    }
-    const nul = term.indexOf('\0');
-    const set = this.byKey.get(term.slice(0, nul))?.get(term.slice(nul + 1));
-    if (set !== undefined) for (const i of set) visit(i);
-  }
-
-  /** Calls `visit` once for every item `sel` matches. */
+  /** Calls `visit` once for every live item `sel` matches. */
   matching(sel: Selector, visit: (item: T) => void): void {
+    const stamp = ++this.scan;
     const alts = termAlternatives(sel.ast);
     if (alts.length === 0) {
-      for (const item of this.all) if (sel.matches(item.labels)) visit(item);
+      for (const item of this.all()) {
+        if (item.stamp === stamp) continue;
+        item.stamp = stamp;
+        if (sel.matches(item.labels)) visit(item);
+      }
       return;
     }
     let best = alts[0]!;
@@ -239,17 +314,20 @@ export class LabelIndex<T extends { readonly labels: Labels }> {
         bestSize = size;
       }
     }
-    // A label has one value, and presence terms of different keys may overlap, so
-    // only a multi-term alternative can report an item twice.
-    const seen = best.length > 1 ? new Set<T>() : undefined;
     for (const t of best) {
-      this.visitTerm(t, (item) => {
-        if (seen !== undefined) {
-          if (seen.has(item)) return;
-          seen.add(item);
+      const { key, value } = parseTerm(t);
+      const byValue = this.byKey.get(key);
+      if (byValue === undefined) continue;
+      const postings =
+        value === undefined ? [...byValue.values.values()] : [byValue.values.get(value)];
+      for (const p of postings) {
+        if (p === undefined) continue;
+        for (const item of p.items) {
+          if (item.stamp === stamp) continue;
+          item.stamp = stamp;
+          if (this.live(item) && sel.matches(item.labels)) visit(item);
         }
-        if (sel.matches(item.labels)) visit(item);
-      });
+      }
     }
   }
 }
