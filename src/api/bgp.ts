@@ -125,7 +125,18 @@ export const BGPConfigurationSpecSchema = z
     nodeMeshPassword: SecretKeyRefSchema.optional(),
     nodeMeshMaxRestartTime: durationString().optional(),
     bindMode: z.enum(['None', 'NodeIP']).optional(),
-    ignoredInterfaces: z.array(z.string()).optional(),
+    ignoredInterfaces: z
+      .array(
+        withRule(z.string(), (v) =>
+          v !== '*' && /^[a-zA-Z0-9_.*-]{1,15}$/.test(v)
+            ? undefined
+            : {
+                rule: 'interface-name',
+                message: `ignored interface "${v}" must match ^[a-zA-Z0-9_.*-]{1,15}$ and not be "*"`,
+              },
+        ),
+      )
+      .optional(),
     localWorkloadPeeringIPV4: ipv4('localWorkloadPeeringIPV4').optional(),
     localWorkloadPeeringIPV6: ipv6('localWorkloadPeeringIPV6').optional(),
     programClusterRoutes: z.enum(['Enabled', 'Disabled']).optional(),
@@ -142,6 +153,24 @@ export const BGPConfigurationSpecSchema = z
         );
       names.add(c.name);
     });
+    if ((s.communities?.length ?? 0) > 0 && (s.prefixAdvertisements?.length ?? 0) === 0)
+      addProblem(
+        ctx,
+        ['communities'],
+        'community-unused',
+        `communities are defined but no prefixAdvertisements use them`,
+      );
+    if (s.nodeToNodeMeshEnabled === false) {
+      for (const f of ['nodeMeshPassword', 'nodeMeshMaxRestartTime'] as const) {
+        if (s[f] !== undefined)
+          addProblem(
+            ctx,
+            [f],
+            'node-mesh-disabled',
+            `${f} can't be set when nodeToNodeMeshEnabled is false`,
+          );
+      }
+    }
     s.prefixAdvertisements?.forEach((pa, i) => {
       pa.communities.forEach((c, j) => {
         if (!names.has(c) && !isCommunityValue(c))
@@ -236,6 +265,28 @@ export const BGPPeerSpecSchema = z
         'bgppeer-asnumber-selector',
         `asNumber can't be set with peerSelector; the selected nodes' AS numbers are used`,
       );
+    const lws = (s.localWorkloadSelector ?? '') !== '';
+    if (lws && s.asNumber === undefined)
+      addProblem(
+        ctx,
+        ['asNumber'],
+        'bgppeer-local-workload',
+        `asNumber is required with localWorkloadSelector`,
+      );
+    if (lws && (s.peerIP ?? '') !== '')
+      addProblem(
+        ctx,
+        ['peerIP'],
+        'bgppeer-local-workload',
+        `peerIP can't be set with localWorkloadSelector`,
+      );
+    if (lws && (s.peerSelector ?? '') !== '')
+      addProblem(
+        ctx,
+        ['peerSelector'],
+        'bgppeer-local-workload',
+        `peerSelector can't be set with localWorkloadSelector`,
+      );
     if (s.keepOriginalNextHop === true && s.nextHopMode !== undefined)
       addProblem(
         ctx,
@@ -280,7 +331,14 @@ function filterRuleSchema(family: 4 | 6) {
         })
         .optional(),
       source: z.enum(['RemotePeers']).optional(),
-      interface: z.string().optional(),
+      interface: withRule(z.string(), (v) =>
+        /^[a-zA-Z0-9_.*-]{1,15}$/.test(v)
+          ? undefined
+          : {
+              rule: 'interface-name',
+              message: `interface "${v}" must match ^[a-zA-Z0-9_.*-]{1,15}$`,
+            },
+      ).optional(),
       peerType: z.enum(['eBGP', 'iBGP']).optional(),
       communities: z.looseObject({}).optional(),
       asPathPrefix: z.array(z.union([z.int(), z.string()])).optional(),
@@ -318,8 +376,8 @@ function filterRuleSchema(family: 4 | 6) {
       const pl = r.prefixLength;
       if (pl?.min !== undefined && pl.max !== undefined && pl.min > pl.max)
         addProblem(ctx, ['prefixLength'], 'filter-prefix-length', `prefixLength.min exceeds max`);
-      if (r.interface !== undefined && r.interface === '')
-        addProblem(ctx, ['interface'], 'interface-name', `interface must not be empty`);
+      if (r.cidr === undefined && r.prefixLength !== undefined)
+        addProblem(ctx, ['prefixLength'], 'filter-cidr-operator', `prefixLength needs cidr`);
       if (r.operations !== undefined && r.action !== 'Accept')
         addProblem(
           ctx,

@@ -2,12 +2,12 @@
 // KubeControllersConfiguration and CalicoNodeStatus.
 import { z } from 'zod';
 import { LOG_SEVERITIES } from './bgp.js';
-import { cidrOrIpString, dnsSubdomain, durationString, protocolValue, uint32 } from './formats.js';
+import { cidrOrIpString, dnsSubdomain, durationString, uint32 } from './formats.js';
 import { singletonName } from './ipam.js';
 import { API_VERSION, metadataFor, resourceShape } from './meta.js';
 
 export const ProtoPortSchema = z.strictObject({
-  protocol: protocolValue(),
+  protocol: z.enum(['TCP', 'UDP', 'SCTP']),
   port: z.int().min(0).max(65535),
   net: cidrOrIpString().optional(),
 });

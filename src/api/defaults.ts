@@ -64,12 +64,10 @@ interface PolicySpecLike {
 }
 
 function defaultPolicySpec(spec: PolicySpecLike, staged: boolean): void {
-  if (staged) {
-    if (spec.stagedAction === undefined) spec.stagedAction = 'Set';
-    // A staged Delete must stay bare; filling fields would make it invalid.
-    if (spec.stagedAction === 'Delete') return;
-  }
+  if (staged && spec.stagedAction === undefined) spec.stagedAction = 'Set';
   if (spec.tier === undefined || spec.tier === '') spec.tier = DEFAULT_TIER;
+  // A staged Delete names a policy and its tier; anything more would make it invalid.
+  if (spec.stagedAction === 'Delete') return;
   if (spec.types === undefined || spec.types.length === 0)
     spec.types = defaultPolicyTypes(spec.ingress, spec.egress);
   normaliseRules(spec.ingress);
@@ -144,8 +142,8 @@ function defaultKubeControllers(k: KubeControllersConfiguration): void {
   if (c.node !== undefined) c.node.leakGracePeriod ??= KUBE_CONTROLLERS_DEFAULTS.leakGracePeriod;
 }
 
-function upperPorts(ports: { protocol: string }[] | undefined): void {
-  for (const p of ports ?? []) p.protocol = p.protocol.toUpperCase();
+function normalisePorts(ports: { protocol: string | number }[] | undefined): void {
+  for (const p of ports ?? []) p.protocol = canonicalProtocol(p.protocol) ?? p.protocol;
 }
 
 /**
@@ -193,7 +191,7 @@ export function applyDefaults<T extends AnyResource>(resource: T): T {
       break;
     case 'HostEndpoint':
     case 'WorkloadEndpoint':
-      upperPorts(r.spec.ports);
+      normalisePorts(r.spec.ports);
       break;
     default:
       break;

@@ -4,45 +4,70 @@ import {
   addProblem,
   cidrOrIpString,
   dnsSubdomain,
+  ianaPortName,
   interfaceName,
   ipString,
   isProblem,
   macAddress,
-  parsePort,
+  protocolHasPorts,
+  protocolProblem,
   tryParseCidrOrIp,
   tryParseIp,
   withRule,
 } from './formats.js';
 import { API_VERSION, metadataFor, resourceShape } from './meta.js';
 
+const endpointPortProtocol = () =>
+  withRule(z.union([z.int(), z.string()]), (p) =>
+    protocolProblem(p) === undefined && protocolHasPorts(p)
+      ? undefined
+      : {
+          rule: 'protocol',
+          message: `endpoint port protocol ${JSON.stringify(p)} must be TCP, UDP or SCTP (or 6, 17, 132)`,
+        },
+  );
+
 /** A named port an endpoint declares; rule named ports resolve against these. */
 export const EndpointPortSchema = z.strictObject({
-  name: withRule(z.string(), (n) => {
-    const p = parsePort(n);
-    return isProblem(p) || p.kind !== 'named'
-      ? {
-          rule: 'port-name',
-          message: `port name "${n}" must match ^[a-zA-Z0-9_.-]{1,128}$ and not be a number`,
-        }
-      : undefined;
-  }),
-  protocol: withRule(z.string(), (p) =>
-    ['TCP', 'UDP', 'SCTP'].includes(p.toUpperCase())
-      ? undefined
-      : { rule: 'protocol', message: `endpoint port protocol "${p}" must be TCP, UDP or SCTP` },
-  ),
+  name: withRule(z.string(), ianaPortName),
+  protocol: endpointPortProtocol(),
   port: z.int().min(1).max(65535),
 });
 export type EndpointPort = z.infer<typeof EndpointPortSchema>;
 
-export const WorkloadEndpointPortSchema = z.strictObject({
-  ...EndpointPortSchema.shape,
-  hostPort: z.int().min(0).max(65535).optional(),
-  hostIP: ipString().optional(),
-});
+export const WorkloadEndpointPortSchema = z
+  .strictObject({
+    // A port that only maps a host port may go without a name.
+    name: z.string().optional(),
+    protocol: endpointPortProtocol(),
+    port: z.int().min(1).max(65535),
+    hostPort: z.int().min(0).max(65535).optional(),
+    hostIP: ipString().optional(),
+  })
+  .superRefine((p, ctx) => {
+    if (p.name === undefined || p.name === '') {
+      if ((p.hostPort ?? 0) === 0)
+        addProblem(ctx, ['name'], 'port-name', `a port needs a name unless it sets hostPort`);
+    } else {
+      const bad = ianaPortName(p.name);
+      if (bad !== undefined) addProblem(ctx, ['name'], bad.rule, bad.message);
+    }
+  });
 export type WorkloadEndpointPort = z.infer<typeof WorkloadEndpointPortSchema>;
 
-export const IPNATSchema = z.strictObject({ internalIP: ipString(), externalIP: ipString() });
+export const IPNATSchema = z
+  .strictObject({ internalIP: ipString(), externalIP: ipString() })
+  .superRefine((n, ctx) => {
+    const a = tryParseIp(n.internalIP);
+    const b = tryParseIp(n.externalIP);
+    if (!isProblem(a) && !isProblem(b) && a.family !== b.family)
+      addProblem(
+        ctx,
+        ['externalIP'],
+        'ip-family',
+        `internalIP and externalIP must be of one IP version`,
+      );
+  });
 export type IPNAT = z.infer<typeof IPNATSchema>;
 
 export const WorkloadEndpointSpecSchema = z
@@ -178,14 +203,33 @@ export const NetworkSetSpecSchema = z.strictObject({
 });
 export type NetworkSetSpec = z.infer<typeof NetworkSetSpecSchema>;
 
-export const GlobalNetworkSetSchema = z.strictObject({
-  ...resourceShape(API_VERSION, 'GlobalNetworkSet', metadataFor(dnsSubdomain, false)),
-  spec: NetworkSetSpecSchema,
-});
+/** Calico sets this label itself when it maps a set to the backend model. */
+function noNamespaceLabel(
+  s: { metadata: { labels?: Record<string, string> | undefined } },
+  ctx: z.RefinementCtx,
+) {
+  if (s.metadata.labels !== undefined && Object.hasOwn(s.metadata.labels, NAMESPACE_LABEL))
+    addProblem(
+      ctx,
+      ['metadata', 'labels', NAMESPACE_LABEL],
+      'reserved-label',
+      `${NAMESPACE_LABEL} is set by Calico and can't be used as a label here`,
+    );
+}
+const NAMESPACE_LABEL = 'projectcalico.org/namespace';
+
+export const GlobalNetworkSetSchema = z
+  .strictObject({
+    ...resourceShape(API_VERSION, 'GlobalNetworkSet', metadataFor(dnsSubdomain, false)),
+    spec: NetworkSetSpecSchema,
+  })
+  .superRefine(noNamespaceLabel);
 export type GlobalNetworkSet = z.infer<typeof GlobalNetworkSetSchema>;
 
-export const NetworkSetSchema = z.strictObject({
-  ...resourceShape(API_VERSION, 'NetworkSet', metadataFor(dnsSubdomain, true)),
-  spec: NetworkSetSpecSchema,
-});
+export const NetworkSetSchema = z
+  .strictObject({
+    ...resourceShape(API_VERSION, 'NetworkSet', metadataFor(dnsSubdomain, true)),
+    spec: NetworkSetSpecSchema,
+  })
+  .superRefine(noNamespaceLabel);
 export type NetworkSet = z.infer<typeof NetworkSetSchema>;

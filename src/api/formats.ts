@@ -196,6 +196,18 @@ export function tryParseCidrOrIp(text: string): Cidr | Problem {
   }
 }
 
+/** A network that must be strictly masked; a bare address counts as /32 or /128. */
+export function tryParseNetwork(text: string): Cidr | Problem {
+  try {
+    return parseCidrOrIp(text, { strict: true });
+  } catch (err) {
+    return {
+      rule: 'cidr',
+      message: `"${text}" is not a valid, strictly masked network: ${ipErrorText(err)}`,
+    };
+  }
+}
+
 /** An address written in CIDR form with host bits, like Node `bgp.ipv4Address: 10.0.0.1/24`. */
 export function tryParseInterfaceCidr(text: string): Cidr | Problem {
   try {
@@ -307,6 +319,33 @@ export function parsePort(p: number | string): ParsedPort | Problem {
   return { kind: 'named', name: p };
 }
 
+/**
+ * Kubernetes port names (IANA service names): at most 15 of [a-z0-9-], at least
+ * one letter, no leading, trailing or doubled '-'.
+ */
+export function ianaPortName(name: string): Problem | undefined {
+  const ok =
+    name.length >= 1 &&
+    name.length <= 15 &&
+    /^[a-z0-9-]+$/.test(name) &&
+    /[a-z]/.test(name) &&
+    !name.startsWith('-') &&
+    !name.endsWith('-') &&
+    !name.includes('--');
+  return ok
+    ? undefined
+    : {
+        rule: 'port-name',
+        message: `port name "${name}" must be 1-15 of [a-z0-9-] with at least one letter and no leading, trailing or doubled '-'`,
+      };
+}
+
+/** Whether a protocol has ports: TCP, UDP or SCTP by name or number. */
+export function protocolHasPorts(p: number | string): boolean {
+  const n = protocolNumber(p);
+  return n === 6 || n === 17 || n === 132;
+}
+
 // ---- BGP numbers ----
 
 export function asNumberProblem(v: number | string): Problem | undefined {
@@ -354,6 +393,11 @@ export const ipString = () =>
 export const cidrOrIpString = () =>
   withRule(z.string(), (v) => {
     const r = tryParseCidrOrIp(v);
+    return isProblem(r) ? r : undefined;
+  });
+export const networkString = () =>
+  withRule(z.string(), (v) => {
+    const r = tryParseNetwork(v);
     return isProblem(r) ? r : undefined;
   });
 export const strictCidrString = () =>

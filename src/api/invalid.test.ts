@@ -404,6 +404,37 @@ const CASES: Case[] = [
     rule: 'max-items',
   },
   {
+    name: 'named port without protocol',
+    doc: rule({ action: 'Allow', destination: { ports: ['http'] } }),
+    path: 'spec.ingress[0].destination.ports[0]',
+    rule: 'port-needs-protocol',
+  },
+  {
+    name: 'net with host bits',
+    doc: rule({ action: 'Allow', source: { nets: ['10.0.0.1/8'] } }),
+    path: 'spec.ingress[0].source.nets[0]',
+    rule: 'cidr',
+  },
+  {
+    name: 'services with notPorts',
+    doc: rule(
+      {
+        action: 'Allow',
+        protocol: 'TCP',
+        destination: { services: { name: 's', namespace: 'n' }, notPorts: [80] },
+      },
+      'egress',
+    ),
+    path: 'spec.egress[0].destination.notPorts',
+    rule: 'services-ports',
+  },
+  {
+    name: 'http path without leading slash',
+    doc: rule({ action: 'Allow', http: { paths: [{ prefix: 'api' }] } }),
+    path: 'spec.ingress[0].http.paths[0].prefix',
+    rule: 'http-path',
+  },
+  {
     name: 'bad net',
     doc: rule({ action: 'Allow', source: { nets: ['10.0.0.0/33'] } }),
     path: 'spec.ingress[0].source.nets[0]',
@@ -644,6 +675,38 @@ const CASES: Case[] = [
     rule: 'protocol',
   },
   {
+    name: 'WEP NAT of mixed versions',
+    doc: mk(
+      'WorkloadEndpoint',
+      { ipNetworks: ['10.0.0.1/32'], ipNATs: [{ internalIP: '10.0.0.1', externalIP: 'fd00::1' }] },
+      ns(),
+    ),
+    path: 'spec.ipNATs[0].externalIP',
+    rule: 'ip-family',
+  },
+  {
+    name: 'WEP port name not an IANA name',
+    doc: mk('WorkloadEndpoint', { ports: [{ name: 'Web_Port', protocol: 'TCP', port: 80 }] }, ns()),
+    path: 'spec.ports[0].name',
+    rule: 'port-name',
+  },
+  {
+    name: 'WEP port without name or hostPort',
+    doc: mk('WorkloadEndpoint', { ports: [{ protocol: 'TCP', port: 80 }] }, ns()),
+    path: 'spec.ports[0].name',
+    rule: 'port-name',
+  },
+  {
+    name: 'GNS with the namespace label',
+    doc: mk(
+      'GlobalNetworkSet',
+      { nets: [] },
+      { name: 's', labels: { 'projectcalico.org/namespace': 'x' } },
+    ),
+    path: 'metadata.labels["projectcalico.org/namespace"]',
+    rule: 'reserved-label',
+  },
+  {
     name: 'HEP without interface or IPs',
     doc: mk('HostEndpoint', { node: 'n' }),
     path: 'spec.interfaceName',
@@ -764,10 +827,28 @@ const CASES: Case[] = [
     rule: 'cidr',
   },
   {
-    name: 'maxBlocksPerHost without strictAffinity',
-    doc: mk('IPAMConfiguration', { maxBlocksPerHost: 3 }, { name: 'default' }),
+    name: 'negative maxBlocksPerHost',
+    doc: mk('IPAMConfiguration', { maxBlocksPerHost: -1 }, { name: 'default' }),
     path: 'spec.maxBlocksPerHost',
-    rule: 'max-blocks-needs-strict-affinity',
+    rule: 'range',
+  },
+  {
+    name: 'LoadBalancer pool with Workload use',
+    doc: pool({ cidr: '10.0.0.0/24', allowedUses: ['LoadBalancer', 'Workload'] }),
+    path: 'spec.allowedUses[1]',
+    rule: 'pool-load-balancer',
+  },
+  {
+    name: 'LoadBalancer pool with VXLAN',
+    doc: pool({ cidr: '10.0.0.0/24', allowedUses: ['LoadBalancer'], vxlanMode: 'Always' }),
+    path: 'spec.vxlanMode',
+    rule: 'pool-load-balancer',
+  },
+  {
+    name: 'LoadBalancer pool with node selector',
+    doc: pool({ cidr: '10.0.0.0/24', allowedUses: ['LoadBalancer'], nodeSelector: "rack == 'a'" }),
+    path: 'spec.nodeSelector',
+    rule: 'pool-load-balancer',
   },
   {
     name: 'no auto allocation and no strict affinity',
@@ -951,6 +1032,56 @@ const CASES: Case[] = [
     rule: 'bgppeer-reachable-by',
   },
   {
+    name: 'peer localWorkloadSelector without asNumber',
+    doc: peer({ localWorkloadSelector: "app == 'bgp'" }),
+    path: 'spec.asNumber',
+    rule: 'bgppeer-local-workload',
+  },
+  {
+    name: 'peer localWorkloadSelector with peerIP',
+    doc: peer({ localWorkloadSelector: "app == 'bgp'", asNumber: 1, peerIP: '10.0.0.1' }),
+    path: 'spec.peerIP',
+    rule: 'bgppeer-local-workload',
+  },
+  {
+    name: 'communities without prefix advertisements',
+    doc: mk(
+      'BGPConfiguration',
+      { communities: [{ name: 'c', value: '1:1' }] },
+      { name: 'default' },
+    ),
+    path: 'spec.communities',
+    rule: 'community-unused',
+  },
+  {
+    name: 'mesh password with mesh disabled',
+    doc: mk(
+      'BGPConfiguration',
+      { nodeToNodeMeshEnabled: false, nodeMeshPassword: { secretKeyRef: { name: 's', key: 'k' } } },
+      { name: 'default' },
+    ),
+    path: 'spec.nodeMeshPassword',
+    rule: 'node-mesh-disabled',
+  },
+  {
+    name: 'ignored interface "*"',
+    doc: mk('BGPConfiguration', { ignoredInterfaces: ['*'] }, { name: 'default' }),
+    path: 'spec.ignoredInterfaces[0]',
+    rule: 'interface-name',
+  },
+  {
+    name: 'filter prefixLength without cidr',
+    doc: mk('BGPFilter', { exportV4: [{ action: 'Accept', prefixLength: { min: 24 } }] }),
+    path: 'spec.exportV4[0].prefixLength',
+    rule: 'filter-cidr-operator',
+  },
+  {
+    name: 'filter interface too long',
+    doc: mk('BGPFilter', { exportV4: [{ action: 'Accept', interface: 'a-very-long-interface' }] }),
+    path: 'spec.exportV4[0].interface',
+    rule: 'interface-name',
+  },
+  {
     name: 'filter cidr without operator',
     doc: mk('BGPFilter', { exportV4: [{ action: 'Accept', cidr: '10.0.0.0/8' }] }),
     path: 'spec.exportV4[0].matchOperator',
@@ -985,7 +1116,17 @@ const CASES: Case[] = [
       { name: 'default' },
     ),
     path: 'spec.failsafeInboundHostPorts[0].protocol',
-    rule: 'protocol',
+    rule: 'enum',
+  },
+  {
+    name: 'Felix failsafe lower-case protocol',
+    doc: mk(
+      'FelixConfiguration',
+      { failsafeOutboundHostPorts: [{ protocol: 'udp', port: 53 }] },
+      { name: 'default' },
+    ),
+    path: 'spec.failsafeOutboundHostPorts[0].protocol',
+    rule: 'enum',
   },
   {
     name: 'Felix bad duration',

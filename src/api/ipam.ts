@@ -93,6 +93,34 @@ export const IPPoolSpecSchema = z
       if (seen.has(u)) addProblem(ctx, ['allowedUses', i], 'duplicate', `use ${u} is listed twice`);
       seen.add(u);
     });
+    // Load-balancer pools hand out service IPs from every node: no encapsulation,
+    // no workload or tunnel addresses, no node restriction.
+    if (seen.has('LoadBalancer')) {
+      s.allowedUses?.forEach((u, i) => {
+        if (u !== 'LoadBalancer')
+          addProblem(
+            ctx,
+            ['allowedUses', i],
+            'pool-load-balancer',
+            `LoadBalancer can't be combined with ${u} in one pool`,
+          );
+      });
+      for (const f of ['ipipMode', 'vxlanMode'] as const) {
+        if ((s[f] ?? 'Never') !== 'Never')
+          addProblem(ctx, [f], 'pool-load-balancer', `a LoadBalancer pool can't use ${f} ${s[f]}`);
+      }
+      if (
+        s.nodeSelector !== undefined &&
+        s.nodeSelector.trim() !== '' &&
+        s.nodeSelector.trim() !== 'all()'
+      )
+        addProblem(
+          ctx,
+          ['nodeSelector'],
+          'pool-load-balancer',
+          `a LoadBalancer pool must have nodeSelector all()`,
+        );
+    }
   });
 export type IPPoolSpec = z.infer<typeof IPPoolSpecSchema>;
 
@@ -124,13 +152,6 @@ export const IPAMConfigurationSpecSchema = z
     kubeVirtVMAddressPersistence: z.enum(['Enabled', 'Disabled']).optional(),
   })
   .superRefine((s, ctx) => {
-    if ((s.maxBlocksPerHost ?? 0) > 0 && s.strictAffinity !== true)
-      addProblem(
-        ctx,
-        ['maxBlocksPerHost'],
-        'max-blocks-needs-strict-affinity',
-        `maxBlocksPerHost needs strictAffinity: true`,
-      );
     if (s.strictAffinity !== true && s.autoAllocateBlocks === false)
       addProblem(
         ctx,

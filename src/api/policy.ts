@@ -26,25 +26,29 @@ const typesSchema = z
 
 const performanceHints = z.array(z.enum(['AssumeNeededOnEveryNode']));
 
-/** GNP names: the legacy `<tier>.<name>` form leaves room for at most one dot. */
+const LABEL = '[a-z0-9]([-a-z0-9]*[a-z0-9])?';
+const SUBDOMAIN = `${LABEL}(\\.${LABEL})*`;
+const GNP_NAME = new RegExp(`^(${LABEL}\\.)?${LABEL}$`);
+const NP_NAME = new RegExp(`^(${LABEL}(\\.${LABEL})?|(knp|ossg)\\.default\\.${SUBDOMAIN})$`);
+
+/** GNP names: one DNS label, or two joined by a dot (the legacy `<tier>.<name>` form). */
 export function globalPolicyName(name: string): Problem | undefined {
   const p = dnsSubdomain(name);
   if (p !== undefined) return p;
-  if (name.split('.').length > 2)
+  if (!GNP_NAME.test(name))
     return { rule: 'name-dots', message: `policy name "${name}" may contain at most one '.'` };
   return undefined;
 }
 
-const LEGACY_NP_PREFIXES = ['knp.default.', 'ossg.default.'];
-
-/** NP names: as GNP, plus the legacy prefixes of converted Kubernetes policies. */
+/** NP names: as GNP, or any subdomain behind the legacy `knp.default.` / `ossg.default.` prefixes. */
 export function namespacedPolicyName(name: string): Problem | undefined {
   const p = dnsSubdomain(name);
   if (p !== undefined) return p;
-  const prefix = LEGACY_NP_PREFIXES.find((x) => name.startsWith(x));
-  const rest = prefix === undefined ? name : name.slice(prefix.length);
-  if (rest.split('.').length > 2)
-    return { rule: 'name-dots', message: `policy name "${name}" may contain at most one '.'` };
+  if (!NP_NAME.test(name))
+    return {
+      rule: 'name-dots',
+      message: `policy name "${name}" may contain at most one '.' (unless it starts with knp.default. or ossg.default.)`,
+    };
   return undefined;
 }
 
@@ -115,11 +119,14 @@ function checkGnpFlags(s: GnpLike, ctx: z.RefinementCtx): void {
     );
 }
 
-/** A staged Delete names the policy to delete; any other field would be ignored, so it is refused. */
+/**
+ * A staged Delete names the policy to delete (and its tier); any other field would
+ * be ignored, so it is refused.
+ */
 function checkStagedDelete(s: Record<string, unknown>, ctx: z.RefinementCtx): void {
   if (s.stagedAction !== 'Delete') return;
   for (const [k, v] of Object.entries(s)) {
-    if (k === 'stagedAction' || v === undefined) continue;
+    if (k === 'stagedAction' || k === 'tier' || v === undefined) continue;
     addProblem(
       ctx,
       [k],

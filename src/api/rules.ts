@@ -3,14 +3,14 @@
 import { z } from 'zod';
 import {
   addProblem,
-  cidrOrIpString,
   isProblem,
+  networkString,
   parsePort,
   portValue,
   protocolNumber,
   protocolValue,
   selectorString,
-  tryParseCidrOrIp,
+  tryParseNetwork,
 } from './formats.js';
 import { AnnotationsSchema } from './meta.js';
 
@@ -51,8 +51,8 @@ export const ServiceMatchSchema = z.strictObject({
 export type ServiceMatch = z.infer<typeof ServiceMatchSchema>;
 
 export const EntityRuleSchema = z.strictObject({
-  nets: z.array(cidrOrIpString()).max(MAX_NETS).optional(),
-  notNets: z.array(cidrOrIpString()).max(MAX_NETS).optional(),
+  nets: z.array(networkString()).max(MAX_NETS).optional(),
+  notNets: z.array(networkString()).max(MAX_NETS).optional(),
   selector: selectorString().optional(),
   notSelector: selectorString().optional(),
   namespaceSelector: selectorString('rule-namespace').optional(),
@@ -152,12 +152,14 @@ function checkPorts(rule: Rule, ctx: Ctx): void {
             'port-protocol',
             `ports need protocol TCP, UDP or SCTP; protocol ${String(rule.protocol)} has no ports`,
           );
-        } else if (proto === undefined && parsed.kind === 'number') {
+        } else if (proto === undefined) {
+          // Calico requires the protocol for named ports too: it picks which of the
+          // endpoint's declared ports (each with a protocol) the name means.
           addProblem(
             ctx,
             [side, field, i],
             'port-needs-protocol',
-            `numeric port ${JSON.stringify(port)} needs protocol TCP, UDP or SCTP to be set on the rule`,
+            `${parsed.kind === 'named' ? 'named' : 'numeric'} port ${JSON.stringify(port)} needs protocol TCP, UDP or SCTP to be set on the rule`,
           );
         }
       });
@@ -173,7 +175,7 @@ function checkNets(rule: Rule, ctx: Ctx): void {
     if (ent === undefined) continue;
     for (const field of ['nets', 'notNets'] as const) {
       (ent[field] ?? []).forEach((text, i) => {
-        const c = tryParseCidrOrIp(text);
+        const c = tryParseNetwork(text);
         if (isProblem(c)) return;
         if (field === 'notNets' && c.prefixLength === 0)
           addProblem(
@@ -235,13 +237,17 @@ function checkServices(rule: Rule, rc: RuleContext, ctx: Ctx): void {
           `${other} can't be combined with services`,
         );
     }
-    if (side === 'destination' && rc.direction === 'egress' && ent.ports !== undefined)
-      addProblem(
-        ctx,
-        [side, 'ports'],
-        'services-ports',
-        `ports can't be combined with services in an egress destination; the service defines them`,
-      );
+    if (side === 'destination') {
+      for (const f of ['ports', 'notPorts'] as const) {
+        if (ent[f] !== undefined && ent[f].length > 0)
+          addProblem(
+            ctx,
+            [side, f],
+            'services-ports',
+            `${f} can't be combined with destination services; the service's endpoints define the ports`,
+          );
+      }
+    }
     if (rc.global && (ent.services.namespace === undefined || ent.services.namespace === ''))
       addProblem(
         ctx,
@@ -279,12 +285,12 @@ function checkHttp(rule: Rule, rc: RuleContext, ctx: Ctx): void {
       return;
     }
     const v = set[0]!;
-    if (v === '' || /[?#\s]/.test(v))
+    if (!v.startsWith('/') || /[?#\s]/.test(v))
       addProblem(
         ctx,
         ['http', 'paths', i, p.exact !== undefined ? 'exact' : 'prefix'],
         'http-path',
-        `path "${v}" must be non-empty and contain no '?', '#' or whitespace`,
+        `path "${v}" must start with '/' and contain no '?', '#' or whitespace`,
       );
   });
 }

@@ -187,7 +187,7 @@ spec:
 `);
   });
 
-  test('staged policies: stagedAction defaults to Set; Delete stays bare', () => {
+  test('staged policies: stagedAction defaults to Set; Delete keeps only its tier', () => {
     const s = specOf(`
 apiVersion: projectcalico.org/v3
 kind: StagedGlobalNetworkPolicy
@@ -210,7 +210,7 @@ metadata: {name: gone, namespace: prod}
 spec:
   stagedAction: Delete
 `);
-    assert.deepEqual(d, { stagedAction: 'Delete' });
+    assert.deepEqual(d, { stagedAction: 'Delete', tier: 'default' });
     const k = specOf(`
 apiVersion: projectcalico.org/v3
 kind: StagedKubernetesNetworkPolicy
@@ -640,7 +640,7 @@ spec:
   ipv6Support: false
   ipipMTU: 1400
   chainInsertMode: Append
-  failsafeInboundHostPorts: [{protocol: tcp, port: 22}, {protocol: UDP, port: 68, net: 10.0.0.0/8}]
+  failsafeInboundHostPorts: [{protocol: TCP, port: 22}, {protocol: UDP, port: 68, net: 10.0.0.0/8}]
   bpfLogLevel: Debug
 `);
     assert.equal(s.bpfLogLevel, 'Debug');
