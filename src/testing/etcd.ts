@@ -4,8 +4,9 @@
  * binding port 0 and releasing it, so concurrent test files never collide on 2379.
  * Every process is registered with ./processes.ts and dies with the test process.
  */
-import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { type ChildProcess, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,7 +61,103 @@ export async function freePort(): Promise<number> {
   return addr.port;
 }
 
-async function healthy(clientUrl: string): Promise<boolean> {
+/** Server and client certificates signed by a throwaway CA, for TLS tests. */
+export interface TlsFiles {
+  caFile: string;
+  serverCertFile: string;
+  serverKeyFile: string;
+  clientCertFile: string;
+  clientKeyFile: string;
+}
+
+/** Writes a CA, a server cert for 127.0.0.1 and a client cert into dir (openssl). */
+export function generateTlsFiles(dir: string): TlsFiles {
+  const f = (n: string) => join(dir, n);
+  const ssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
+  ssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=calico-ts test CA',
+    '-keyout',
+    f('ca.key'),
+    '-out',
+    f('ca.crt'),
+  );
+  const leaf = (name: string, cn: string, ext: string) => {
+    writeFileSync(f(`${name}.ext`), ext);
+    ssl(
+      'req',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-subj',
+      `/CN=${cn}`,
+      '-keyout',
+      f(`${name}.key`),
+      '-out',
+      f(`${name}.csr`),
+    );
+    ssl(
+      'x509',
+      '-req',
+      '-in',
+      f(`${name}.csr`),
+      '-CA',
+      f('ca.crt'),
+      '-CAkey',
+      f('ca.key'),
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-extfile',
+      f(`${name}.ext`),
+      '-out',
+      f(`${name}.crt`),
+    );
+  };
+  leaf('server', '127.0.0.1', 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
+  leaf('client', 'calico-ts-client', 'extendedKeyUsage=clientAuth\n');
+  return {
+    caFile: f('ca.crt'),
+    serverCertFile: f('server.crt'),
+    serverKeyFile: f('server.key'),
+    clientCertFile: f('client.crt'),
+    clientKeyFile: f('client.key'),
+  };
+}
+
+function httpsHealthy(clientUrl: string, tls: TlsFiles): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = httpsRequest(
+      `${clientUrl}/health`,
+      {
+        ca: readFileSync(tls.caFile),
+        cert: readFileSync(tls.clientCertFile),
+        key: readFileSync(tls.clientKeyFile),
+        timeout: 1000,
+      },
+      (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => {
+          body += c.toString();
+        });
+        res.on('end', () => resolve(/"health":\s*"true"/.test(body)));
+      },
+    );
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => req.destroy());
+    req.end();
+  });
+}
+
+async function healthy(clientUrl: string, tls?: TlsFiles): Promise<boolean> {
+  if (tls !== undefined) return httpsHealthy(clientUrl, tls);
   try {
     const res = await fetch(`${clientUrl}/health`, { signal: AbortSignal.timeout(1000) });
     const body = (await res.json()) as { health?: string };
@@ -100,6 +197,7 @@ class Member implements EtcdMember {
     readonly dataDir: string,
     private readonly initialCluster: string,
     private readonly token: string,
+    private readonly tls?: TlsFiles,
   ) {}
 
   get pid(): number | undefined {
@@ -140,6 +238,17 @@ class Member implements EtcdMember {
         'stderr',
         '--log-level',
         'warn',
+        ...(this.tls === undefined
+          ? []
+          : [
+              '--cert-file',
+              this.tls.serverCertFile,
+              '--key-file',
+              this.tls.serverKeyFile,
+              '--trusted-ca-file',
+              this.tls.caFile,
+              '--client-cert-auth',
+            ]),
       ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
@@ -152,7 +261,7 @@ class Member implements EtcdMember {
       if (!this.running) {
         throw new Error(`etcd ${this.name} exited during start-up:\n${this.stderr()}`);
       }
-      if (await healthy(this.clientUrl)) return;
+      if (await healthy(this.clientUrl, this.tls)) return;
       await sleep(50);
     }
     throw new Error(`etcd ${this.name} not healthy after ${timeoutMs} ms:\n${this.stderr()}`);
@@ -172,7 +281,7 @@ class Member implements EtcdMember {
   }
 }
 
-async function makeMembers(n: number, dataDir: string): Promise<Member[]> {
+async function makeMembers(n: number, dataDir: string, tls?: TlsFiles): Promise<Member[]> {
   const ports: number[] = [];
   while (ports.length < 2 * n) {
     const p = await freePort();
@@ -186,11 +295,12 @@ async function makeMembers(n: number, dataDir: string): Promise<Member[]> {
     (name, i) =>
       new Member(
         name,
-        `http://127.0.0.1:${ports[2 * i]}`,
+        `${tls === undefined ? 'http' : 'https'}://127.0.0.1:${ports[2 * i]}`,
         peer(i),
         join(dataDir, `${name}.etcd`),
         initialCluster,
         token,
+        tls,
       ),
   );
 }
@@ -199,11 +309,14 @@ async function makeMembers(n: number, dataDir: string): Promise<Member[]> {
  * Starts `n` members and waits until all answer /health. A port taken between our
  * probe and etcd's bind makes a member exit; we then retry on fresh ports.
  */
-async function launchCluster(n: number): Promise<{ members: Member[]; dataDir: string }> {
+async function launchCluster(
+  n: number,
+  tls?: TlsFiles,
+): Promise<{ members: Member[]; dataDir: string }> {
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     const dataDir = mkdtempSync(join(tmpdir(), 'calico-ts-etcd-'));
-    const members = await makeMembers(n, dataDir);
+    const members = await makeMembers(n, dataDir, tls);
     try {
       for (const m of members) m.launch();
       await Promise.all(members.map((m) => m.waitHealthy()));
@@ -218,9 +331,14 @@ async function launchCluster(n: number): Promise<{ members: Member[]; dataDir: s
   throw lastError;
 }
 
+export interface StartEtcdOptions {
+  /** serve clients over TLS and require a client certificate signed by tls.caFile */
+  tls?: TlsFiles;
+}
+
 /** One etcd member on free loopback ports; always `stop()` it (t.after / finally). */
-export async function startEtcd(): Promise<EtcdHandle> {
-  const { members, dataDir } = await launchCluster(1);
+export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdHandle> {
+  const { members, dataDir } = await launchCluster(1, options.tls);
   const member = members[0]!;
   let stopped = false;
   return {
