@@ -602,7 +602,7 @@ export class CalcGraph {
     };
     this.contributors.set(key, c);
     if (old !== undefined) {
-      this.labelIndex.remove(old, old.labels);
+      this.labelIndex.remove(old.labels);
       for (const name of old.profiles) this.unindexProfileUser(name, old);
     }
     this.labelIndex.add(c);
@@ -629,7 +629,7 @@ export class CalcGraph {
     const old = this.contributors.get(key);
     if (old === undefined) return;
     this.contributors.delete(key);
-    this.labelIndex.remove(old, old.labels);
+    this.labelIndex.remove(old.labels);
     for (const name of old.profiles) this.unindexProfileUser(name, old);
     this.updateMembership(old, undefined);
   }
@@ -644,7 +644,7 @@ export class CalcGraph {
       addrs: c.addrs,
       ports: c.ports,
     };
-    this.labelIndex.remove(c, c.labels);
+    this.labelIndex.remove(c.labels);
     c.labels = labels;
     this.labelIndex.add(c);
     this.updateMembership(before, c);

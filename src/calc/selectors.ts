@@ -68,12 +68,6 @@ function bestAlternative(alts: readonly string[][]): string[] {
   return best;
 }
 
-/** The terms a selector is filed under, or undefined when it is unindexable. */
-export function indexTerms(sel: Selector): string[] | undefined {
-  const alts = termAlternatives(sel.ast);
-  return alts.length === 0 ? undefined : bestAlternative(alts);
-}
-
 /** Splits a term back into its key and (for value terms) value. */
 function parseTerm(term: string): { key: string; value: string | undefined } {
   if (term.endsWith('\x01')) return { key: term.slice(0, -1), value: undefined };
@@ -254,8 +248,11 @@ export class LabelIndex<T extends Indexed> {
     }
   }
 
-  /** `labels` are the ones the item was added with; call after it stops being live or changes labels. */
-  remove(item: T, labels: Labels): void {
+  /**
+   * An item added with `labels` is gone or is about to change labels. Its entries
+   * stay until their posting is compacted; scans skip them meanwhile.
+   */
+  remove(labels: Labels): void {
     for (const k in labels) {
       const byValue = this.byKey.get(k);
       if (byValue === undefined) continue;
