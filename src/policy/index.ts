@@ -76,5 +76,6 @@ export {
   type ResolvedEndpoint,
   type ResolvedNetworkSet,
   Snapshot,
+  type SnapshotOptions,
   stagedTarget,
 } from './snapshot.js';

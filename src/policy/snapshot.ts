@@ -2,6 +2,8 @@
 // indexes the evaluator needs (address -> endpoint, address -> selectable objects,
 // policy candidates by required label). Building it never depends on the order in
 // which resources are given: everything is keyed and sorted.
+
+import { formatFieldError, validateAnyResource } from '../api/index.js';
 import { formatIp, type IpAddress } from '../net/index.js';
 import type { SelectorNode } from '../selector/index.js';
 import {
@@ -108,6 +110,28 @@ function requiredEqualities(node: SelectorNode): string[] | undefined {
   }
 }
 
+export interface SnapshotOptions {
+  /**
+   * Validate and default every resource with src/api first (what `calicoctl apply`
+   * would accept and store); an invalid resource throws PolicyError naming every
+   * field error. Off by default so hand-built fixtures stay cheap.
+   */
+  readonly validate?: boolean;
+}
+
+function validated(res: ResourceLike): ResourceLike {
+  // ServiceAccounts are read for their labels only; src/api has no schema for them.
+  if (res.apiVersion === 'v1' && res.kind === 'ServiceAccount') return res;
+  const r = validateAnyResource(res);
+  if (r.ok) return r.value as ResourceLike;
+  const m = res.metadata ?? {};
+  const who = `${res.kind} ${m.namespace ? `${m.namespace}/` : ''}${m.name ?? '(unnamed)'}`;
+  throw new PolicyError(
+    'INVALID_RESOURCE',
+    `${who} is invalid: ${r.errors.map(formatFieldError).join('; ')}`,
+  );
+}
+
 export class Snapshot {
   readonly tiers: ReadonlyMap<string, BackendTier>;
   /** every policy, enforced and staged, sorted by tier order then policy order */
@@ -136,8 +160,9 @@ export class Snapshot {
   private readonly netsV4 = new Map<number, Map<bigint, ResolvedNetworkSet[]>>();
   private readonly netsV6 = new Map<number, Map<bigint, ResolvedNetworkSet[]>>();
 
-  constructor(resources: Iterable<unknown>) {
-    const all = flatten(resources, []);
+  constructor(resources: Iterable<unknown>, options: SnapshotOptions = {}) {
+    let all = flatten(resources, []);
+    if (options.validate) all = all.map(validated);
     const seen = new Set<string>();
     const tiers = new Map<string, BackendTier>(RESERVED_TIERS.map((t) => [t.name, t]));
     const explicitTiers = new Set<string>();
@@ -474,6 +499,6 @@ export function stagedTarget(key: PolicyKey): PolicyKey | undefined {
 }
 
 /** Builds a snapshot; see Snapshot. */
-export function buildSnapshot(resources: Iterable<unknown>): Snapshot {
-  return new Snapshot(resources);
+export function buildSnapshot(resources: Iterable<unknown>, options?: SnapshotOptions): Snapshot {
+  return new Snapshot(resources, options);
 }
