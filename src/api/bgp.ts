@@ -113,10 +113,12 @@ export const SecretKeyRefSchema = z.strictObject({
 
 export const BGPConfigurationSpecSchema = z
   .strictObject({
-    logSeverityScreen: z.enum(LOG_SEVERITIES).optional(),
-    nodeToNodeMeshEnabled: z.boolean().optional(),
-    asNumber: asNumberValue().optional(),
-    listenPort: z.int().min(1).max(65535).optional(),
+    logSeverityScreen: z.enum(LOG_SEVERITIES).optional().meta({ default: 'Info' }),
+    nodeToNodeMeshEnabled: z.boolean().optional().meta({ default: true }),
+    asNumber: asNumberValue()
+      .optional()
+      .meta({ description: 'Default AS number of nodes.', default: 64512 }),
+    listenPort: z.int().min(1).max(65535).optional().meta({ default: 179 }),
     serviceClusterIPs: serviceCidrs().optional(),
     serviceExternalIPs: serviceCidrs().optional(),
     serviceLoadBalancerIPs: serviceCidrs().optional(),

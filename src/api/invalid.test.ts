@@ -1190,6 +1190,39 @@ const CASES: Case[] = [
     rule: 'required',
   },
   {
+    name: 'K8s NP numeric string port',
+    doc: {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: ns(),
+      spec: { podSelector: {}, ingress: [{ ports: [{ port: '80' }] }] },
+    },
+    path: 'spec.ingress[0].ports[0].port',
+    rule: 'port-name',
+  },
+  {
+    name: 'K8s NP port 0',
+    doc: {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: ns(),
+      spec: { podSelector: {}, ingress: [{ ports: [{ port: 0 }] }] },
+    },
+    path: 'spec.ingress[0].ports[0].port',
+    rule: 'port-range',
+  },
+  {
+    name: 'K8s NP lower-case protocol',
+    doc: {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: ns(),
+      spec: { podSelector: {}, ingress: [{ ports: [{ protocol: 'tcp', port: 80 }] }] },
+    },
+    path: 'spec.ingress[0].ports[0].protocol',
+    rule: 'enum',
+  },
+  {
     name: 'Namespace name with a dot',
     doc: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'a.b' } },
     path: 'metadata.name',

@@ -36,16 +36,27 @@ function overlapsLinkLocal(c: Cidr): boolean {
 export const IPPoolSpecSchema = z
   .strictObject({
     cidr: strictCidrString(),
-    vxlanMode: EncapModeSchema.optional(),
-    ipipMode: EncapModeSchema.optional(),
+    vxlanMode: EncapModeSchema.optional().meta({ default: 'Never' }),
+    ipipMode: EncapModeSchema.optional().meta({ default: 'Never' }),
     natOutgoing: z.boolean().optional(),
     disabled: z.boolean().optional(),
     disableBGPExport: z.boolean().optional(),
-    blockSize: z.int().optional(),
-    nodeSelector: selectorString().optional(),
+    blockSize: z
+      .int()
+      .optional()
+      .meta({
+        description:
+          'Prefix length of the blocks: 20-32 (default 26) for IPv4, 116-128 (default 122) for IPv6.',
+      }),
+    nodeSelector: selectorString()
+      .optional()
+      .meta({ description: 'Nodes that may allocate from this pool.', default: 'all()' }),
     namespaceSelector: selectorString().optional(),
-    allowedUses: z.array(IPPoolUseSchema).optional(),
-    assignmentMode: z.enum(['Automatic', 'Manual']).optional(),
+    allowedUses: z
+      .array(IPPoolUseSchema)
+      .optional()
+      .meta({ default: ['Workload', 'Tunnel'] }),
+    assignmentMode: z.enum(['Automatic', 'Manual']).optional().meta({ default: 'Automatic' }),
   })
   .superRefine((s, ctx) => {
     const c = tryParseStrictCidr(s.cidr);
@@ -145,9 +156,14 @@ function singleton(name: string): Problem | undefined {
 
 export const IPAMConfigurationSpecSchema = z
   .strictObject({
-    strictAffinity: z.boolean().optional(),
-    maxBlocksPerHost: z.int().min(0).max(2147483647).optional(),
-    autoAllocateBlocks: z.boolean().optional(),
+    strictAffinity: z.boolean().optional().meta({ default: false }),
+    maxBlocksPerHost: z
+      .int()
+      .min(0)
+      .max(2147483647)
+      .optional()
+      .meta({ description: 'Blocks one host may claim; 0 means no limit.', default: 0 }),
+    autoAllocateBlocks: z.boolean().optional().meta({ default: true }),
     ipCooldownSeconds: z.int().min(0).max(1200).optional(),
     kubeVirtVMAddressPersistence: z.enum(['Enabled', 'Disabled']).optional(),
   })

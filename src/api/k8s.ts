@@ -6,9 +6,9 @@ import {
   addProblem,
   cidrOrIpString,
   dnsSubdomain,
+  ianaPortName,
   isProblem,
   labelValue,
-  parsePort,
   qualifiedName,
   tryParseCidrOrIp,
   withRule,
@@ -90,18 +90,13 @@ export const NetworkPolicyPortSchema = z
     endPort: z.int().min(1).max(65535).optional(),
   })
   .superRefine((p, ctx) => {
-    if (p.port !== undefined) {
-      const parsed = parsePort(p.port);
-      if (
-        isProblem(parsed) ||
-        (typeof p.port === 'string' && parsed.kind === 'number' && p.port.includes(':'))
-      )
-        addProblem(
-          ctx,
-          ['port'],
-          'port',
-          `port ${JSON.stringify(p.port)} must be 1-65535 or a port name`,
-        );
+    // Kubernetes IntOrString: a number 1-65535, or a string that is a port name
+    // (a numeric string is a name that fails the name rules, as in Kubernetes).
+    if (typeof p.port === 'number' && (p.port < 1 || p.port > 65535))
+      addProblem(ctx, ['port'], 'port-range', `port ${p.port} must be 1-65535`);
+    if (typeof p.port === 'string') {
+      const bad = ianaPortName(p.port);
+      if (bad !== undefined) addProblem(ctx, ['port'], bad.rule, bad.message);
     }
     if (p.endPort !== undefined) {
       if (typeof p.port !== 'number')

@@ -54,11 +54,19 @@ export function namespacedPolicyName(name: string): Problem | undefined {
 
 function policySpecShape(global: boolean) {
   return {
-    tier: withTierName(),
-    order: z.number().optional(),
-    selector: selectorString().optional(),
+    tier: withTierName().meta({ description: 'Tier the policy belongs to.', default: 'default' }),
+    order: z
+      .number()
+      .optional()
+      .meta({ description: 'Lower orders run first; absent means after every ordered policy.' }),
+    selector: selectorString()
+      .optional()
+      .meta({ description: 'Endpoints the policy applies to; empty means all().' }),
     serviceAccountSelector: selectorString().optional(),
-    types: typesSchema.optional(),
+    types: typesSchema.optional().meta({
+      description:
+        'Directions the policy governs; defaulted from the rules present: Ingress unless only egress rules exist.',
+    }),
     ingress: rulesSchema({ direction: 'ingress', global }).optional(),
     egress: rulesSchema({ direction: 'egress', global }).optional(),
     performanceHints: performanceHints.optional(),
@@ -207,7 +215,10 @@ export const RESERVED_TIERS: Readonly<
 
 export const TierSpecSchema = z.strictObject({
   order: z.number().optional(),
-  defaultAction: z.enum(TIER_DEFAULT_ACTIONS).optional(),
+  defaultAction: z.enum(TIER_DEFAULT_ACTIONS).optional().meta({
+    description: 'What happens at the end of the tier when a policy in it applied.',
+    default: 'Deny',
+  }),
 });
 export type TierSpec = z.infer<typeof TierSpecSchema>;
 

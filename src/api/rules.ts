@@ -86,7 +86,9 @@ const ruleShape = {
   notICMP: ICMPFieldsSchema.optional(),
   source: EntityRuleSchema.optional(),
   destination: EntityRuleSchema.optional(),
-  http: HTTPMatchSchema.optional(),
+  http: HTTPMatchSchema.optional().meta({
+    description: 'Layer-7 match; accepted for compatibility, ignored by the L3/L4 dataplane.',
+  }),
   metadata: z.strictObject({ annotations: AnnotationsSchema.optional() }).optional(),
 };
 
