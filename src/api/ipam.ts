@@ -41,13 +41,10 @@ export const IPPoolSpecSchema = z
     natOutgoing: z.boolean().optional(),
     disabled: z.boolean().optional(),
     disableBGPExport: z.boolean().optional(),
-    blockSize: z
-      .int()
-      .optional()
-      .meta({
-        description:
-          'Prefix length of the blocks: 20-32 (default 26) for IPv4, 116-128 (default 122) for IPv6.',
-      }),
+    blockSize: z.int().optional().meta({
+      description:
+        'Prefix length of the blocks: 20-32 (default 26) for IPv4, 116-128 (default 122) for IPv6.',
+    }),
     nodeSelector: selectorString()
       .optional()
       .meta({ description: 'Nodes that may allocate from this pool.', default: 'all()' }),
