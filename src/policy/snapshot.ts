@@ -154,7 +154,8 @@ export class Snapshot {
   private readonly policyIndex = new Map<string, BackendPolicy[]>();
   private readonly unindexedPolicies: BackendPolicy[] = [];
   private readonly stagedByTarget = new Map<string, BackendPolicy>();
-  private readonly applicableCache = new Map<string, TierPolicies[]>();
+  /** memo of `applicable`, indexed by endpoint id, direction and chain */
+  private readonly applicableCache: (TierPolicies[] | undefined)[] = [];
   private readonly hepsByNode = new Map<string, ResolvedEndpoint[]>();
   /** network sets by prefix length, then by the address bits above it */
   private readonly netsV4 = new Map<number, Map<bigint, ResolvedNetworkSet[]>>();
@@ -344,12 +345,13 @@ export class Snapshot {
     }
 
     const profileList = (names: readonly string[]) => names.map((n) => profiles.get(n));
-    rawEndpoints.sort((a, b) => cmp(endpointKeyString(a), endpointKeyString(b)));
-    this.endpoints = rawEndpoints.map((ep, id) => {
+    const keyed = rawEndpoints.map((ep) => ({ ep, key: endpointKeyString(ep) }));
+    keyed.sort((a, b) => cmp(a.key, b.key));
+    this.endpoints = keyed.map(({ ep, key }, id) => {
       const r: ResolvedEndpoint = {
         ...ep,
         id,
-        key: endpointKeyString(ep),
+        key,
         ownLabels: ep.labels,
         labels: effectiveLabels(ep.labels, profileList(ep.profiles)),
       };
@@ -457,13 +459,13 @@ export class Snapshot {
 
   /** `policiesForEndpoint` for one endpoint, memoised. */
   applicable(ep: ResolvedEndpoint, direction: Direction, chain: PolicyChain): TierPolicies[] {
-    const key = `${ep.id}|${direction}|${chain}`;
-    let hit = this.applicableCache.get(key);
+    const slot = ep.id * 8 + (direction === 'ingress' ? 4 : 0) + CHAIN_SLOT[chain];
+    let hit = this.applicableCache[slot];
     if (hit === undefined) {
       hit = policiesForEndpoint(this.tiers, this.candidates(ep.labels), ep.labels, direction, {
         chain,
       });
-      this.applicableCache.set(key, hit);
+      this.applicableCache[slot] = hit;
     }
     return hit;
   }
@@ -478,6 +480,8 @@ export class Snapshot {
     return c.labels[LABEL_NAMESPACE];
   }
 }
+
+const CHAIN_SLOT: Record<PolicyChain, number> = { normal: 0, forward: 1, untracked: 2, preDNAT: 3 };
 
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
