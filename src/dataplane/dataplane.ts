@@ -41,6 +41,9 @@ export interface DataplaneOptions {
 export interface ApplyMetrics {
   /** time spent in flush(), milliseconds */
   applyMs: number;
+  /** of which rendering the table, and the nft transaction(s) */
+  renderMs: number;
+  nftMs: number;
   nft: SyncResult | undefined;
   routes: RouteApplyResult | undefined;
   counts: TableCounts;
@@ -170,16 +173,22 @@ export class Dataplane {
       } else routeResult = await this.routes.apply();
       this.routesDirty = routeResult.failed.length > 0;
     };
+    let renderMs = 0;
+    let nftMs = 0;
     const table = async () => {
       if (!inSync) return;
+      const r0 = performance.now();
       const rendered = this.renderer.render(
         this.state,
         this.allSetsDirty ? undefined : this.dirtySets,
       );
       this.dirtySets = new Set();
       this.allSetsDirty = false;
+      const r1 = performance.now();
+      renderMs = r1 - r0;
       try {
         nftResult = await this.nft.sync(rendered);
+        nftMs = performance.now() - r1;
       } catch (e) {
         // the sets we consumed as dirty were not programmed: recompute them all next time
         this.allSetsDirty = true;
@@ -193,6 +202,8 @@ export class Dataplane {
     this.lastApplyMs = applyMs;
     const m: ApplyMetrics = {
       applyMs,
+      renderMs,
+      nftMs,
       nft: nftResult,
       routes: routeResult,
       counts: this.last ? countTable(this.last) : zeroCounts(),

@@ -9,7 +9,7 @@ import type {
   RuleProgram,
   WorkloadEndpointState,
 } from '../calc/index.js';
-import { type Cidr, formatIp, minimalCidrs, parseCidr } from '../net/index.js';
+import { type Cidr, cidrContains, formatIp, minimalCidrs, parseCidr } from '../net/index.js';
 import { type FailsafePort, parseRenderConfig, type RenderConfig } from './config.js';
 import type { NftChain, NftMap, NftSet, RenderedTable } from './model.js';
 import { chain, hex, ipSetName, quoteString, TABLE_NAME, withComment } from './names.js';
@@ -84,22 +84,33 @@ function ruleChain(
   return { rules: rules.flatMap((r) => renderRule(r, ctx)) };
 }
 
-/** Canonical, non-overlapping set elements (interval sets reject overlaps). */
+/**
+ * Canonical, non-overlapping set elements (interval sets reject overlaps). Members are
+ * canonical CIDRs per the calc contract; host routes are taken as they are, and only a
+ * set holding real prefixes that overlap something pays for aggregation.
+ */
 export function netElements(members: Iterable<string>, family: 4 | 6): string[] {
-  const cidrs: Cidr[] = [];
-  let allHosts = true;
+  const hostLen = family === 4 ? '/32' : '/128';
+  const out = new Set<string>();
+  const nets: string[] = [];
   for (const m of members) {
     if (familyOf(m) !== family) continue;
-    const c = parseCidr(m.includes('/') ? m : `${m}/${family === 4 ? 32 : 128}`, { strict: false });
-    if (c.prefixLength !== (family === 4 ? 32 : 128)) allHosts = false;
-    cidrs.push(c);
+    if (m.endsWith(hostLen)) out.add(m.slice(0, -hostLen.length));
+    else if (!m.includes('/')) out.add(m);
+    else nets.push(m);
   }
-  const list = allHosts ? cidrs : minimalCidrs(cidrs);
-  const out = list.map((c) => {
+  if (nets.length === 0) return [...out].sort();
+  const parsed: Cidr[] = [...out, ...nets].map((m) =>
+    parseCidr(m.includes('/') ? m : `${m}${hostLen}`, { strict: false }),
+  );
+  const prefixes = parsed.filter((c) => c.prefixLength < (family === 4 ? 32 : 128));
+  const overlaps = prefixes.some((p) => parsed.some((c) => c !== p && cidrContains(p, c)));
+  const list = overlaps ? minimalCidrs(parsed) : parsed;
+  const fmt = list.map((c) => {
     const ip = formatIp({ family: c.family, value: c.address });
     return c.prefixLength === (family === 4 ? 32 : 128) ? ip : `${ip}/${c.prefixLength}`;
   });
-  return [...new Set(out)].sort();
+  return [...new Set(fmt)].sort();
 }
 
 /** `10.0.0.1,tcp:8080` → `10.0.0.1 . tcp . 8080` for the family's set. */

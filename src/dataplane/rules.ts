@@ -202,9 +202,18 @@ export function renderRule(rule: RuleProgram, ctx: RuleContext): string[] {
     if (rule.ipVersion === 6 && !ctx.cfg.ipv6) return [];
     return renderForFamily(rule, undefined, ctx);
   }
+  // Felix renders a rule per IP version and drops it for a version none of its CIDRs
+  // (in any of nets/notNets, either side) belongs to.
+  const cidrs = [
+    ...(rule.src.nets ?? []),
+    ...(rule.src.notNets ?? []),
+    ...(rule.dst.nets ?? []),
+    ...(rule.dst.notNets ?? []),
+  ];
   const out: string[] = [];
   for (const f of [4, 6] as const) {
     if (rule.ipVersion !== undefined && rule.ipVersion !== f) continue;
+    if (cidrs.length > 0 && !cidrs.some((c) => familyOf(c) === f)) continue;
     if (f === 6 && !ctx.cfg.ipv6) continue;
     out.push(...renderForFamily(rule, f, ctx));
   }
