@@ -435,7 +435,8 @@ export class Snapshot {
       for (const s of hits) {
         // A set with several nets containing the address contributes it once.
         if (seen?.has(s)) continue;
-        (seen ??= new Set()).add(s);
+        if (seen === undefined) seen = new Set();
+        seen.add(s);
         out.push(s);
       }
     }
