@@ -76,3 +76,20 @@ test('namespaced flags and exact kind lookup', () => {
     'kind field is case-sensitive',
   );
 });
+
+test('validateKind accepts only the named kind; validateResource refuses Kubernetes kinds', async () => {
+  const { validateKind, validateResource, validateK8sResource } = await import('./index.js');
+  const tier = {
+    apiVersion: 'projectcalico.org/v3',
+    kind: 'Tier',
+    metadata: { name: 't' },
+    spec: {},
+  };
+  assert.equal(validateKind('Tier', tier).ok, true);
+  const wrong = validateKind('IPPool', tier);
+  assert.equal(wrong.ok, false);
+  if (!wrong.ok) assert.equal(wrong.errors[0]?.rule, 'kind-mismatch');
+  const ns = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'prod' } };
+  assert.equal(validateResource(ns).ok, false);
+  assert.equal(validateK8sResource(ns).ok, true);
+});

@@ -230,6 +230,17 @@ export function validateKind<K extends CalicoKind>(
   kind: K,
   doc: unknown,
 ): ValidationResult<CalicoResourceByKind[K]> {
+  if (isRecord(doc) && typeof doc.kind === 'string' && doc.kind !== kind)
+    return {
+      ok: false,
+      errors: [
+        {
+          path: 'kind',
+          message: `expected kind ${kind}, got "${doc.kind}"`,
+          rule: 'kind-mismatch',
+        },
+      ],
+    };
   const info = KINDS.filter((k) => k.kind === kind);
   return validateWith<CalicoResourceByKind[K]>(doc, info);
 }
