@@ -13,7 +13,15 @@
  * closing with a live watcher hangs the process.
  */
 import { readFileSync } from 'node:fs';
-import type { Etcd3, IKeyValue, IOptions, IRequestOp, IWatchResponse, Watcher } from 'etcd3';
+import type {
+  Etcd3,
+  IEvent,
+  IKeyValue,
+  IOptions,
+  IRequestOp,
+  IWatchResponse,
+  Watcher,
+} from 'etcd3';
 import type {
   Backend,
   Compare,
@@ -24,6 +32,7 @@ import type {
   TxnOp,
   TxnResult,
   Watch,
+  WatchEvent,
   WatchOptions,
 } from './backend.js';
 import { prefixEnd } from './backend.js';
@@ -71,14 +80,29 @@ function toKv(k: IKeyValue): KeyValue {
   return kv(k.key.toString('utf8'), k.value.toString('utf8'), k.create_revision, k.mod_revision);
 }
 
-interface EtcdWatcher {
-  queue: QueueWatch;
-  watcher: Watcher | undefined;
+/**
+ * One server-side watch of a prefix, shared by every local watch that can use it: etcd
+ * then sends each event once per client instead of once per local watcher.
+ */
+interface Stream {
+  prefix: string;
+  watcher: Watcher;
+  /** the first revision not yet delivered; undefined until the server says where "now" is */
+  next: bigint | undefined;
+  /** started "from now" (shareable before it connects) rather than replaying history */
+  live: boolean;
+  subs: Set<Sub>;
+}
+
+interface Sub {
+  queue: Pick<QueueWatch, 'push' | 'resync' | 'close' | 'markReady'>;
+  /** deliver only events at or after this revision (undefined: everything the stream sends) */
+  from: bigint | undefined;
 }
 
 export class EtcdBackend implements Backend {
   readonly type = 'etcdv3' as const;
-  private readonly watchers = new Set<EtcdWatcher>();
+  private readonly streams = new Set<Stream>();
   private closed = false;
   private closing: Promise<void> | undefined;
 
@@ -225,72 +249,127 @@ export class EtcdBackend implements Backend {
       throw new DatastoreError('INVALID_ARGUMENT', 'Cannot watch: prefix must be a string');
     }
     if (options.fromRevision !== undefined) checkRevision(options.fromRevision, prefix, 'watch');
-    const entry: EtcdWatcher = {
-      watcher: undefined,
-      queue: new QueueWatch(async () => {
-        this.watchers.delete(entry);
-        await this.cancel(entry.watcher);
-      }, false),
+    const from = options.fromRevision === undefined ? undefined : BigInt(options.fromRevision);
+    // Join a running stream when it delivers exactly what this watch needs: "from now"
+    // joins a stream that itself started "from now" (never one still replaying
+    // history); "from F" joins any stream that has not yet delivered past F.
+    for (const stream of this.streams) {
+      if (stream.prefix !== prefix) continue;
+      const fits =
+        from === undefined ? stream.live : stream.next !== undefined && from >= stream.next;
+      if (!fits) continue;
+      if (from !== undefined || stream.next === undefined) return this.subscribe(stream, from);
+      return this.subscribeNow(stream);
+    }
+    const stream = this.openStream(prefix, from);
+    return this.subscribe(stream, from);
+  }
+
+  private subscribe(stream: Stream, from: bigint | undefined): Watch {
+    const queue = this.subQueue(stream, () => sub);
+    const sub: Sub = { from, queue };
+    stream.subs.add(sub);
+    if (stream.next !== undefined) queue.markReady();
+    return queue;
+  }
+
+  /**
+   * Joins a running live stream "from now". The stream may still be about to deliver
+   * writes that completed before this call, so "now" is the store revision read after
+   * the call; events the stream delivers meanwhile are held back and filtered by it.
+   */
+  private subscribeNow(stream: Stream): Watch {
+    const held: WatchEvent[] = [];
+    const queue = this.subQueue(stream, () => sub);
+    const sub: Sub = { from: undefined, queue };
+    let resolved = false;
+    const hold: Sub = {
+      from: undefined,
+      queue: {
+        push: (ev) => held.push(ev),
+        resync: (reason) => sub.queue.resync(reason),
+        close: () => sub.queue.close(),
+        markReady: () => {},
+      },
     };
+    stream.subs.add(hold);
+    const settle = (from: bigint) => {
+      if (resolved) return;
+      resolved = true;
+      stream.subs.delete(hold);
+      sub.from = from;
+      for (const ev of held) {
+        if (ev.type !== 'resync-needed' && BigInt(ev.modRevision) >= from) sub.queue.push(ev);
+      }
+      if (!queue.isEnded) stream.subs.add(sub);
+      else if (stream.subs.size === 0 && this.streams.delete(stream))
+        void this.cancel(stream.watcher);
+      sub.queue.markReady();
+    };
+    const fallback = stream.next!;
+    this.currentRevision().then(
+      (rev) => settle(BigInt(rev) + 1n),
+      // etcd unreachable: nothing can have been written since, the stream's cursor is now.
+      () => settle(fallback),
+    );
+    return queue;
+  }
+
+  /** A subscriber's queue; closing the last one of a stream cancels the server watch. */
+  private subQueue(stream: Stream, sub: () => Sub): QueueWatch {
+    return new QueueWatch(async () => {
+      stream.subs.delete(sub());
+      if (stream.subs.size === 0 && this.streams.delete(stream)) await this.cancel(stream.watcher);
+    }, false);
+  }
+
+  private openStream(prefix: string, from: bigint | undefined): Stream {
     let builder = this.client.watch().withPreviousKV();
     builder = prefix === '' ? builder.inRange({ start: '\0', end: '\0' }) : builder.prefix(prefix);
-    // next: the first revision not yet delivered; unknown until the server tells us
-    // "now" when no start revision was asked for.
-    let next: bigint | undefined;
-    if (options.fromRevision !== undefined) {
-      next = BigInt(options.fromRevision);
-      builder = builder.startRevision(options.fromRevision);
-    }
+    if (from !== undefined) builder = builder.startRevision(String(from));
     const watcher = builder.watcher();
-    entry.watcher = watcher;
+    const stream: Stream = {
+      prefix,
+      watcher,
+      next: from,
+      live: from === undefined,
+      subs: new Set(),
+    };
+    this.streams.add(stream);
     // etcd3 rewrites start_revision from response headers in its own listeners, which
     // run before ours; we overwrite it with our delivery cursor after each response.
     const request = (watcher as unknown as { request: { start_revision?: string } }).request;
     const pin = () => {
-      if (next !== undefined) request.start_revision = String(next);
+      if (stream.next !== undefined) request.start_revision = String(stream.next);
     };
     watcher.on('connected', (res: IWatchResponse) => {
-      if (next === undefined) next = BigInt(res.header.revision) + 1n;
+      if (stream.next === undefined) stream.next = BigInt(res.header.revision) + 1n;
       pin();
-      entry.queue.markReady();
+      for (const sub of stream.subs) sub.queue.markReady();
     });
     watcher.on('data', (res: IWatchResponse) => {
-      const floor = next ?? 0n;
+      const floor = stream.next ?? 0n;
       let last: bigint | undefined;
       for (const ev of res.events) {
         const rev = BigInt(ev.kv.mod_revision);
         // A resumed stream may repeat a revision we already delivered.
         if (rev < floor) continue;
         last = rev;
-        const key = ev.kv.key.toString('utf8');
-        const prevValue = ev.prev_kv?.value.toString('utf8');
-        if (ev.type === 'Put') {
-          entry.queue.push({
-            type: 'put',
-            key,
-            value: ev.kv.value.toString('utf8'),
-            ...(prevValue === undefined ? {} : { prevValue }),
-            modRevision: ev.kv.mod_revision,
-          });
-        } else {
-          entry.queue.push({
-            type: 'delete',
-            key,
-            ...(prevValue === undefined ? {} : { prevValue }),
-            modRevision: ev.kv.mod_revision,
-          });
-        }
+        const event = toEvent(ev);
+        for (const sub of stream.subs)
+          if (sub.from === undefined || rev >= sub.from) sub.queue.push(event);
       }
-      if (last !== undefined) next = last + 1n;
+      if (last !== undefined) stream.next = last + 1n;
       pin();
     });
     watcher.on('error', (err: Error) => {
       // The only server-side cancel of a watch we request is for compacted history.
-      this.watchers.delete(entry);
-      entry.queue.resync(`etcd cancelled the watch (${err.message || 'compacted'}); list again`);
+      this.streams.delete(stream);
+      for (const sub of stream.subs) {
+        sub.queue.resync(`etcd cancelled the watch (${err.message || 'compacted'}); list again`);
+      }
     });
-    this.watchers.add(entry);
-    return entry.queue;
+    return stream;
   }
 
   private async cancel(watcher: Watcher | undefined): Promise<void> {
@@ -311,9 +390,14 @@ export class EtcdBackend implements Backend {
     if (this.closing === undefined) {
       this.closed = true;
       this.closing = (async () => {
-        const all = [...this.watchers];
-        this.watchers.clear();
-        await Promise.all(all.map((w) => w.queue.close()));
+        const all = [...this.streams];
+        this.streams.clear();
+        await Promise.all(
+          all.flatMap((stream) => [
+            ...[...stream.subs].map((sub) => sub.queue.close()),
+            this.cancel(stream.watcher),
+          ]),
+        );
         this.client.close();
       })();
     }
@@ -348,6 +432,21 @@ export class EtcdBackend implements Backend {
     }
     return new UnavailableError(`etcd request failed: ${msg}`, err);
   }
+}
+
+function toEvent(ev: IEvent): WatchEvent {
+  const key = ev.kv.key.toString('utf8');
+  const prevValue = ev.prev_kv?.value.toString('utf8');
+  const base = prevValue === undefined ? {} : { prevValue };
+  return ev.type === 'Put'
+    ? {
+        type: 'put',
+        key,
+        value: ev.kv.value.toString('utf8'),
+        ...base,
+        modRevision: ev.kv.mod_revision,
+      }
+    : { type: 'delete', key, ...base, modRevision: ev.kv.mod_revision };
 }
 
 function toCompare(c: Compare) {

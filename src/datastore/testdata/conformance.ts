@@ -357,6 +357,29 @@ export function runConformance(name: string, setup: () => Promise<Store>): void 
       }
     });
 
+    test('several watches of one prefix: each from its own start, closing one leaves the rest', async () => {
+      const vals = (evs: WatchEvent[]) => evs.map((e) => (e.type === 'put' ? e.value : e.type));
+      const a = db.watch('/conf/multi/');
+      await a.ready();
+      const p1 = await db.put('/conf/multi/k', '1');
+      const b = db.watch('/conf/multi/');
+      await b.ready();
+      const c = db.watch('/conf/multi/', { fromRevision: p1.modRevision });
+      await db.put('/conf/multi/k', '2');
+      try {
+        assert.deepEqual(vals(await take(a, 2)), ['1', '2']);
+        // b started after the first write completed, so its first event is the second.
+        assert.deepEqual(vals(await take(b, 1)), ['2']);
+        assert.deepEqual(vals(await take(c, 2)), ['1', '2']);
+        await a.close();
+        await db.put('/conf/multi/k', '3');
+        assert.deepEqual(vals(await take(b, 1)), ['3']);
+        assert.deepEqual(vals(await take(c, 1)), ['3']);
+      } finally {
+        await Promise.all([a.close(), b.close(), c.close()]);
+      }
+    });
+
     test('close() ends every watch and never hangs', async () => {
       const other = await store.open();
       const watches = Array.from({ length: 5 }, (_, i) => other.watch(`/conf/close/${i}/`));
