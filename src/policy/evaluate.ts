@@ -12,6 +12,7 @@
 // A host is policed through its "policing" host endpoint: the HEP with an
 // interfaceName holding the address, else the node's `interfaceName: "*"` HEP,
 // else the node's only HEP with an interfaceName; with none, no host policy applies.
+// A flow between two outside addresses is transit only when it names `viaNode`.
 import { formatIp, type IpAddress, tryParseIp } from '../net/index.js';
 import { PORT_PROTOCOLS, parseProtocol, protocolName, v3Action } from './convert.js';
 import { PolicyError } from './errors.js';
@@ -37,6 +38,11 @@ export interface Flow {
   srcNode?: string;
   /** the destination is this node's host itself (when dstIp is not a HEP address) */
   dstNode?: string;
+  /**
+   * Transit: the packet is routed through this node's host with no Calico endpoint
+   * at either end; only the node's applyOnForward host-endpoint policy applies.
+   */
+  viaNode?: string;
 }
 
 export type Verdict = 'Allow' | 'Deny';
@@ -164,6 +170,7 @@ export interface ParsedFlow {
   readonly icmpCode: number | undefined;
   readonly srcNode: string | undefined;
   readonly dstNode: string | undefined;
+  readonly viaNode: string | undefined;
 }
 
 export function parseFlow(flow: Flow): ParsedFlow {
@@ -230,6 +237,7 @@ export function parseFlow(flow: Flow): ParsedFlow {
     icmpCode,
     srcNode: flow.srcNode,
     dstNode: flow.dstNode,
+    viaNode: flow.viaNode,
   };
 }
 
@@ -671,6 +679,20 @@ function evaluatePath(snap: Snapshot, f: ParsedFlow, pkt: Packet, staged: boolea
           ? side(null, dst.node, [], noHep)
           : side(hep.key, dst.node, ev.hostStages(hep, 'ingress', 'host', f.src), noHep);
     }
+  } else if (src.kind === 'external' && f.viaNode !== undefined && f.viaNode !== '') {
+    // Transit through a host: its forward chains in and out, nothing else (§7 table).
+    const hep = policingHostEndpoint(snap, f.viaNode, undefined);
+    const stages =
+      hep === undefined
+        ? []
+        : sequence([
+            () => ev.hostStages(hep, 'ingress', 'forward', f.src),
+            () => ev.hostStages(hep, 'egress', 'forward', f.dst),
+          ]);
+    ingress = side(hep?.key ?? null, f.viaNode, stages, {
+      kind: 'no-host-endpoint',
+      node: f.viaNode,
+    });
   } else {
     ingress = side(null, null, [], { kind: 'not-calico-endpoint', ip: formatIp(f.dst) });
   }

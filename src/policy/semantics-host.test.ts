@@ -604,6 +604,54 @@ const cases: Case[] = [
     verdict: 'Deny',
     by: ['egress', { kind: 'rule', policy: 'h-out' }],
   },
+  {
+    name: 'transit: routed through a host with no applyOnForward policy is allowed',
+    res: base,
+    flow: { ...tcp(80, OUTSIDE, '198.51.100.1'), viaNode: 'node1' },
+    verdict: 'Allow',
+    by: ['ingress', { kind: 'forward-default-allow' }],
+  },
+  {
+    name: 'transit: an applyOnForward egress policy of the via host denies',
+    res: [
+      ...base,
+      gnp('fwd', {
+        selector: "host == 'node1'",
+        applyOnForward: true,
+        types: ['Egress'],
+        egress: [{ action: 'Deny', destination: { nets: ['198.51.100.0/24'] } }],
+      }),
+    ],
+    flow: { ...tcp(80, OUTSIDE, '198.51.100.1'), viaNode: 'node1' },
+    verdict: 'Deny',
+    by: ['ingress', { kind: 'rule', policy: 'fwd', action: 'Deny' }],
+    extra: (t) => {
+      const stages = t.ingress.stages.map((s) => s.stage).join(',');
+      if (stages !== 'forward-ingress,forward-egress') throw new Error(stages);
+    },
+  },
+  {
+    name: 'transit: an applyOnForward ingress policy of the via host denies first',
+    res: [
+      ...base,
+      gnp('fwd-in', {
+        selector: "host == 'node1'",
+        applyOnForward: true,
+        types: ['Ingress'],
+        ingress: [DENY],
+      }),
+    ],
+    flow: { ...tcp(80, OUTSIDE, '198.51.100.1'), viaNode: 'node1' },
+    verdict: 'Deny',
+    by: ['ingress', { kind: 'rule', policy: 'fwd-in' }],
+  },
+  {
+    name: 'transit: a via host without host endpoints polices nothing',
+    res: base,
+    flow: { ...tcp(80, OUTSIDE, '198.51.100.1'), viaNode: 'node7' },
+    verdict: 'Allow',
+    by: ['ingress', { kind: 'no-host-endpoint', node: 'node7' }],
+  },
 ];
 
 for (const c of cases) test(c.name, () => void runCase(c));
