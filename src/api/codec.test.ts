@@ -62,6 +62,11 @@ metadata: {name: t}
     });
   });
 
+  test('a byte-order mark is ignored in YAML and JSON', () => {
+    assert.equal(parseManifests('\uFEFF{"kind": "Tier"}')[0]!.value.kind, 'Tier');
+    assert.equal(parseManifests('\uFEFFkind: Tier\n')[0]!.value.kind, 'Tier');
+  });
+
   test('JSON documents and top-level arrays', () => {
     const docs = parseManifests(
       '{"apiVersion": "projectcalico.org/v3", "kind": "Tier", "metadata": {"name": "a"}, "spec": {"order": 1}}',

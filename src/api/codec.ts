@@ -122,6 +122,8 @@ export function parseManifests(
     throw new ManifestParseError(code, detail, { source, documentIndex, line, column });
   };
   if (typeof text !== 'string') fail('NOT_AN_OBJECT', 'manifest text must be a string', 0, 1, 1);
+  // Editors on Windows write a byte-order mark; it is not part of the document.
+  if (text.startsWith('\uFEFF')) text = text.slice(1);
   const lc = new LineCounter();
   const out: ManifestDocument[] = [];
   // Text that starts like JSON is held to JSON's grammar, as kubectl's decoder does;
