@@ -201,6 +201,7 @@ export class CalcGraph {
   // --- derived state
   private readonly selectorUses = new Map<string, SelectorUse>();
   private readonly selectorIndex = new SelectorIndex<SelectorUse>();
+  private readonly scratchUses = new Set<SelectorUse>();
   private readonly ipSets = new Map<string, IpSetData>();
   private readonly activePolicies = new Map<PolicyId, PolicyEntry>();
   private readonly profileUses = new Map<string, ProfileUse>();
@@ -662,7 +663,8 @@ export class CalcGraph {
     after: ContributorView | undefined,
   ): void {
     if (this.selectorUses.size === 0) return;
-    const candidates = new Set<SelectorUse>();
+    // One scratch set for every call: this runs once per endpoint update.
+    const candidates = this.scratchUses;
     if (before !== undefined) this.selectorIndex.candidates(before.labels, candidates);
     if (after !== undefined) this.selectorIndex.candidates(after.labels, candidates);
     const sameData =
@@ -678,6 +680,7 @@ export class CalcGraph {
       if (was) this.contribute(use, before!, -1);
       if (now) this.contribute(use, after!, 1);
     }
+    candidates.clear();
   }
 
   private contribute(use: SelectorUse, c: ContributorView, sign: 1 | -1): void {
