@@ -296,6 +296,14 @@ export function expandEntityRule(
     namedPorts: ports.named,
     notPorts: notPorts.ranges,
     notNamedPorts: notPorts.named,
+    ...(e.services
+      ? {
+          services: {
+            name: e.services.name,
+            namespace: e.services.namespace ?? ctx.namespace ?? '',
+          },
+        }
+      : {}),
   };
 }
 

@@ -124,6 +124,7 @@ function netsContain(nets: BackendEntityRule['nets'], ip: IpAddress): boolean {
 
 /** Whether one side of the packet satisfies an EntityRule. */
 export function entityMatches(e: BackendEntityRule, side: PacketSide, protocol: number): boolean {
+  if (e.services !== undefined) return false;
   if (e.nets.length > 0 && !netsContain(e.nets, side.ip)) return false;
   if (e.notNets.length > 0 && netsContain(e.notNets, side.ip)) return false;
   // A positive selector needs a Calico-known address; notSelector matches anything

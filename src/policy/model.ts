@@ -36,6 +36,11 @@ export interface BackendEntityRule {
   readonly namedPorts: readonly string[];
   readonly notPorts: readonly PortRange[];
   readonly notNamedPorts: readonly string[];
+  /**
+   * A Kubernetes Service match. Its members come from EndpointSlices, which a
+   * snapshot of Calico resources does not hold, so such a rule never matches here.
+   */
+  readonly services?: { readonly name: string; readonly namespace: string };
 }
 
 export interface BackendRule {

@@ -1546,6 +1546,25 @@ const cases: Case[] = [
     verdict: 'Deny',
     by: ['ingress', { kind: 'missing-profile', profile: 'kns.ghost' }],
   },
+  {
+    name: 'a Services match never matches without EndpointSlices (and is reported)',
+    res: [
+      ...base,
+      gnp('svc', {
+        selector: selA,
+        types: ['Egress'],
+        egress: [
+          { action: 'Allow', destination: { services: { name: 'api', namespace: 'default' } } },
+        ],
+      }),
+    ],
+    flow: tcp(80),
+    verdict: 'Deny',
+    by: ['egress', { kind: 'end-of-tier' }],
+    extra: (_t, snap) => {
+      if (!snap.warnings.some((w) => w.includes('Services'))) throw new Error('no warning');
+    },
+  },
   // ---- attribution
   {
     name: 'a flow between two outside addresses is not Calico traffic',

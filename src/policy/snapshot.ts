@@ -300,6 +300,12 @@ export class Snapshot {
     this.nodeHostConfig = nodeHostConfig;
 
     for (const p of policies) {
+      const rules = [...p.inbound, ...p.outbound];
+      if (rules.some((r) => r.source.services || r.destination.services)) {
+        warnings.push(
+          `${p.key.kind} ${p.key.namespace ? `${p.key.namespace}/` : ''}${p.key.name} has rules matching Kubernetes Services; without EndpointSlices those rules never match`,
+        );
+      }
       if (!tiers.has(p.tier)) {
         warnings.push(
           `${p.key.kind} ${p.key.namespace ? `${p.key.namespace}/` : ''}${p.key.name} names tier ${JSON.stringify(p.tier)}, which does not exist; it is ignored`,
