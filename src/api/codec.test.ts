@@ -285,7 +285,7 @@ describe('writing and round trips', () => {
           assert.deepEqual(parseManifests(toJson(doc))[0]!.value, doc);
         },
       ),
-      { numRuns: 300 },
+      { numRuns: 150 },
     );
   });
 });
@@ -340,7 +340,7 @@ describe('fuzz', () => {
           assert.ok(err.line >= 1 && err.column >= 1 && err.documentIndex >= 0);
         }
       }),
-      { numRuns: 2000 },
+      { numRuns: 600 },
     );
   });
 });
