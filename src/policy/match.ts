@@ -35,6 +35,9 @@ const familiesCache = new WeakMap<BackendRule, RuleFamilies | null>();
  * rule per IP version and drops it for a version none of its CIDRs belong to.
  */
 function ruleFamilies(rule: BackendRule): RuleFamilies | null {
+  const s = rule.source;
+  const d = rule.destination;
+  if (s.nets.length + s.notNets.length + d.nets.length + d.notNets.length === 0) return null;
   let f = familiesCache.get(rule);
   if (f === undefined) {
     let v4 = false;

@@ -64,10 +64,6 @@ export interface ResolvedNetworkSet extends BackendNetworkSet, Contributor {
   readonly key: string;
 }
 
-function addrKey(ip: IpAddress): string {
-  return `${ip.family}:${ip.value}`;
-}
-
 const K8S_GROUP = 'networking.k8s.io/';
 
 function isK8sCore(res: ResourceLike): boolean {
@@ -149,7 +145,9 @@ export class Snapshot {
 
   private readonly defaultHostConfig: HostConfig;
   private readonly nodeHostConfig: ReadonlyMap<string, HostConfig>;
-  private readonly byAddress = new Map<string, ResolvedEndpoint>();
+  // BigInt map keys compare by value, so addresses need no string conversion.
+  private readonly byAddressV4 = new Map<bigint, ResolvedEndpoint>();
+  private readonly byAddressV6 = new Map<bigint, ResolvedEndpoint>();
   private readonly byKey = new Map<string, ResolvedEndpoint>();
   private readonly policyIndex = new Map<string, BackendPolicy[]>();
   private readonly unindexedPolicies: BackendPolicy[] = [];
@@ -366,9 +364,9 @@ export class Snapshot {
     for (const ep of this.endpoints) {
       this.byKey.set(ep.key, ep);
       for (const a of ep.addresses) {
-        const k = addrKey(a);
-        const prev = this.byAddress.get(k);
-        if (prev === undefined) this.byAddress.set(k, ep);
+        const byAddress = a.family === 4 ? this.byAddressV4 : this.byAddressV6;
+        const prev = byAddress.get(a.value);
+        if (prev === undefined) byAddress.set(a.value, ep);
         else
           warnings.push(
             `${formatIp(a)} belongs to both ${prev.key} and ${ep.key}; flows are attributed to ${prev.key}`,
@@ -420,7 +418,7 @@ export class Snapshot {
 
   /** The endpoint a flow address is attributed to (WEP ipNetworks, HEP expectedIPs). */
   endpointByAddress(ip: IpAddress): ResolvedEndpoint | undefined {
-    return this.byAddress.get(addrKey(ip));
+    return (ip.family === 4 ? this.byAddressV4 : this.byAddressV6).get(ip.value);
   }
 
   /**
@@ -430,7 +428,7 @@ export class Snapshot {
    */
   contributorsOf(ip: IpAddress): Contributor[] {
     const out: Contributor[] = [];
-    const ep = this.byAddress.get(addrKey(ip));
+    const ep = this.endpointByAddress(ip);
     if (ep !== undefined) out.push(ep);
     const byLen = ip.family === 4 ? this.netsV4 : this.netsV6;
     const bits = ip.family === 4 ? 32n : 128n;
