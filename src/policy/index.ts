@@ -2,6 +2,8 @@
 //  - conversion: v3 / Kubernetes resources -> normalised backend model (convert.ts, k8s.ts)
 //  - ordering: tiers, policies, and which policies apply to an endpoint (order.ts)
 //  - snapshot: an indexed, load-order-independent view of a resource set (snapshot.ts)
+//  - evaluator: verdict plus explanation for one flow (evaluate.ts, match.ts)
+//  - matrix: reachability truth table for many endpoints (matrix.ts)
 export {
   applyFelixConfiguration,
   convertHostEndpoint,
