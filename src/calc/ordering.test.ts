@@ -250,6 +250,10 @@ test('rules become programs: protocol numbers, port ranges, ICMP, inline nets, f
           { action: 'Pass', source: { nets: ['fd00::/64'] } },
           { action: 'Log', ipVersion: 4, source: { notSelector: "app == 'x'" } },
         ],
+        egress: [
+          { action: 'Allow', destination: { services: { name: 'api', namespace: 'prod' } } },
+          { action: 'Deny' },
+        ],
       },
     }),
   );
@@ -266,6 +270,11 @@ test('rules become programs: protocol numbers, port ranges, ICMP, inline nets, f
   assert.deepEqual([pass?.action, pass?.src.nets, pass?.ipVersion], ['pass', ['fd00::/64'], 6]);
   assert.deepEqual([log?.action, log?.src.notIpSetIds], ['log', [selectorId("app == 'x'")]]);
   assert.equal(new Set(p.policy.inbound.map((r) => r.id)).size, 4, 'rule ids are distinct');
+  assert.deepEqual(
+    p.policy.outbound.map((r) => r.action),
+    ['deny'],
+    'a Service match never matches without EndpointSlices',
+  );
 });
 
 test('duplicate sets and spurious deletes change nothing', () => {

@@ -170,7 +170,12 @@ function compileRules(
   direction: string,
   c: RefCollector,
 ): RuleProgram[] {
-  return rules.map((r) => convertRuleProgram(r, owner, direction, c));
+  // A Kubernetes Service match takes its members from EndpointSlices, which the
+  // graph does not receive: like the policy engine, such a rule never matches, and a
+  // rule that never matches is left out (its position stays in the other rules' ids).
+  return rules
+    .filter((r) => r.source.services === undefined && r.destination.services === undefined)
+    .map((r) => convertRuleProgram(r, owner, direction, c));
 }
 
 /**
