@@ -1,5 +1,8 @@
-// RouteProgrammer backed by one long-lived `ip -force -batch -` process: route changes are
-// streamed to its stdin, so 100k routes cost one process and no per-route spawn.
+// RouteProgrammer backed by long-lived `ip -force -batch -` processes: route changes are
+// streamed to their stdin, so 100k routes cost no per-route spawn. `ip` waits for the
+// kernel's ack after every line, so a single process is latency-bound (worse on a busy
+// host); a few processes, each owning a fixed share of the prefixes (so changes to one
+// prefix stay in order), keep the kernel busy instead.
 //
 // Routes carry protocol 81 by default ("our BGP"): Felix uses 80 for its own routes and
 // BIRD 12, so ours can be listed, kept over a graceful restart and flushed without
@@ -15,6 +18,13 @@ export interface IpRouteProgrammerOptions {
   protocol?: number;
   /** routing table (default main) */
   table?: number;
+  /**
+   * route metric (default 32, as BIRD's kernel protocol): a BGP route for a connected
+   * subnet then sits beside the kernel's own route instead of replacing it
+   */
+  metric?: number;
+  /** number of `ip -batch` processes (default 4) */
+  workers?: number;
   logger?: Logger;
 }
 
@@ -60,8 +70,17 @@ export async function listKernelRoutes(opts: IpRouteProgrammerOptions = {}): Pro
   return out;
 }
 
+function hash(s: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+  return h >>> 0;
+}
+
 export class IpRouteProgrammer implements RouteProgrammer {
-  private readonly child: ChildProcessWithoutNullStreams;
+  private readonly children: ChildProcessWithoutNullStreams[] = [];
+  /** lines not yet written, per worker; written once per tick as one chunk */
+  private readonly pending: string[];
+  private flushScheduled = false;
   private readonly suffix: string;
   private readonly leftovers: Set<string>;
   private readonly logger: Logger | undefined;
@@ -71,28 +90,33 @@ export class IpRouteProgrammer implements RouteProgrammer {
   private constructor(opts: IpRouteProgrammerOptions, existing: string[]) {
     this.logger = opts.logger;
     const proto = opts.protocol ?? BGP_ROUTE_PROTOCOL;
-    this.suffix = ` proto ${proto}${opts.table !== undefined ? ` table ${opts.table}` : ''}`;
+    this.suffix = ` proto ${proto} metric ${opts.metric ?? 32}${opts.table !== undefined ? ` table ${opts.table}` : ''}`;
     // Routes from a previous incarnation stay until resyncDone() so that forwarding
     // continues through a graceful restart.
     this.leftovers = new Set(existing);
-    // -force: one bad line (e.g. an unreachable next hop) must not stop the stream.
-    this.child = spawn('ip', [...ipArgs(opts), '-force', '-batch', '-'], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    this.child.stdout.resume();
-    this.child.stderr.on('data', (b: Buffer) => {
-      this.errors++;
-      this.logger?.warn(
-        { stderr: b.toString().trim().slice(0, 500) },
-        'ip route batch reported an error',
-      );
-    });
-    this.child.stdin.on('error', () => {
-      // the process died; 'exit' below reports it
-    });
-    this.child.on('exit', (code) => {
-      if (!this.closed) this.logger?.error({ code }, 'ip -batch process exited');
-    });
+    const n = Math.max(1, opts.workers ?? 4);
+    this.pending = new Array<string>(n).fill('');
+    for (let i = 0; i < n; i++) {
+      // -force: one bad line (e.g. an unreachable next hop) must not stop the stream.
+      const child = spawn('ip', [...ipArgs(opts), '-force', '-batch', '-'], {
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      child.stdout.resume();
+      child.stderr.on('data', (b: Buffer) => {
+        this.errors++;
+        this.logger?.warn(
+          { stderr: b.toString().trim().slice(0, 500) },
+          'ip route batch reported an error',
+        );
+      });
+      child.stdin.on('error', () => {
+        // the process died; 'exit' below reports it
+      });
+      child.on('exit', (code) => {
+        if (!this.closed) this.logger?.error({ code }, 'ip -batch process exited');
+      });
+      this.children.push(child);
+    }
   }
 
   static async open(opts: IpRouteProgrammerOptions = {}): Promise<IpRouteProgrammer> {
@@ -113,29 +137,50 @@ export class IpRouteProgrammer implements RouteProgrammer {
       for (const nh of nextHops) line += ` nexthop via ${nh}`;
       line += '\n';
     }
-    this.write(line);
+    this.write(prefix, line);
   }
 
   deleteRoute(prefix: string): void {
     this.leftovers.delete(prefix);
-    this.write(`route del ${prefix}${this.suffix}\n`);
+    this.write(prefix, `route del ${prefix}${this.suffix}\n`);
   }
 
   resyncDone(): void {
-    for (const prefix of this.leftovers) this.write(`route del ${prefix}${this.suffix}\n`);
+    for (const prefix of this.leftovers) this.write(prefix, `route del ${prefix}${this.suffix}\n`);
     this.leftovers.clear();
   }
 
-  private write(line: string): void {
-    if (!this.closed) this.child.stdin.write(line);
+  private write(prefix: string, line: string): void {
+    if (this.closed) return;
+    const i = this.children.length === 1 ? 0 : hash(prefix) % this.children.length;
+    this.pending[i] += line;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
   }
 
-  /** Ends the batch process after it has applied everything written so far. */
+  private flush(): void {
+    this.flushScheduled = false;
+    for (let i = 0; i < this.children.length; i++) {
+      if (this.pending[i]) {
+        this.children[i]!.stdin.write(this.pending[i]!);
+        this.pending[i] = '';
+      }
+    }
+  }
+
+  /** Ends the batch processes after they have applied everything written so far. */
   async close(): Promise<void> {
     if (this.closed) return;
+    this.flush();
     this.closed = true;
-    const exited = new Promise<void>((r) => this.child.once('close', () => r()));
-    this.child.stdin.end();
-    await exited;
+    await Promise.all(
+      this.children.map((c) => {
+        const exited = new Promise<void>((r) => c.once('close', () => r()));
+        c.stdin.end();
+        return exited;
+      }),
+    );
   }
 }

@@ -84,6 +84,26 @@ test('three-node mesh: routes everywhere, hold-time withdrawal, graceful restart
     assert.ok(st.every((s) => s.type === 'node-to-node mesh' && s.state === 'up'));
   });
 
+  await t.test('the same /32 from two nodes gives an ECMP kernel route on the third', async () => {
+    await speakers[0]!.request('originate', { prefixes: ['10.240.100.1/32'] });
+    await speakers[1]!.request('originate', { prefixes: ['10.240.100.1/32'] });
+    const want = [nodes[0]!.addr[3]!, nodes[1]!.addr[3]!].sort();
+    await waitFor('ECMP route at n3', async () => {
+      const r = await kernelRoutes(nodes[2]!.ns, 81);
+      return JSON.stringify(r.get('10.240.100.1/32')) === JSON.stringify(want);
+    });
+    await speakers[0]!.request('withdraw', { prefixes: ['10.240.100.1/32'] });
+    await waitFor('single path again', async () => {
+      const r = await kernelRoutes(nodes[2]!.ns, 81);
+      return JSON.stringify(r.get('10.240.100.1/32')) === JSON.stringify([nodes[1]!.addr[3]]);
+    });
+    await speakers[1]!.request('withdraw', { prefixes: ['10.240.100.1/32'] });
+    await waitFor(
+      'gone',
+      async () => !(await kernelRoutes(nodes[2]!.ns, 81)).has('10.240.100.1/32'),
+    );
+  });
+
   await t.test(
     'a frozen node loses its routes after the hold time, regains them when it thaws',
     async () => {
@@ -116,7 +136,9 @@ test('three-node mesh: routes everywhere, hold-time withdrawal, graceful restart
         (await kernelRoutes(nodes[0]!.ns, 81)).has('10.240.33.0/26'),
       );
       // A leftover route of ours in n3 that the next incarnation will not learn again.
-      await lab.lab.ipBatch(n3ns, [`route add 10.240.99.0/26 via ${nodes[0]!.addr[3]} proto 81`]);
+      await lab.lab.ipBatch(n3ns, [
+        `route add 10.240.99.0/26 via ${nodes[0]!.addr[3]} proto 81 metric 32`,
+      ]);
 
       process.kill(speakers[2]!.pid, 'SIGKILL');
       await speakers[2]!.exited;

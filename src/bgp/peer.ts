@@ -223,7 +223,7 @@ export class Peer implements ConnectionHandler {
     const gr = this.grEnabled
       ? {
           restarting: this.host.restarting,
-          restartTime: this.host.restartTime,
+          restartTime: this.cfg.maxRestartTime ?? this.host.restartTime,
           families: this.configuredFamilies.map((afi) => ({
             afi,
             safi: 1,
@@ -406,7 +406,8 @@ export class Peer implements ConnectionHandler {
 
   /** RFC 4724 §4.2 helper: keep the peer's routes, marked stale, for its restart time. */
   private enterHelperMode(): void {
-    const restart = Math.min(this.peerGr?.restartTime ?? 0, this.cfg.maxRestartTime ?? Infinity);
+    // RFC 4724 §4.2: the restarting peer's own advertised restart time bounds the wait.
+    const restart = this.peerGr?.restartTime ?? 0;
     this.host.logger.info(
       { peer: this.address, restart },
       'peer went down; keeping its routes as stale (graceful restart helper)',

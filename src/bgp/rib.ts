@@ -89,6 +89,19 @@ export function comparePaths(a: Path, b: Path): number {
   return compareAddr(a.source.address || '0.0.0.0', b.source.address || '0.0.0.0');
 }
 
+/** One shared array per next hop: most routes have a single next hop, and 100k copies add up. */
+const singleHops = new Map<string, string[]>();
+function singleHop(nh: string): string[] {
+  let a = singleHops.get(nh);
+  if (!a) {
+    a = [nh];
+    singleHops.set(nh, a);
+  }
+  return a;
+}
+
+const NO_HOPS: string[] = [];
+
 export const CHANGED_BEST = 1;
 export const CHANGED_HOPS = 2;
 
@@ -116,8 +129,10 @@ export class LocRib {
     let e = this.entries.get(prefix);
     if (!e) {
       if (!path) return 0;
-      e = { paths: [], best: undefined, nextHops: [] };
+      // A literal sizes the backing store to one path; push() onto [] reserves 17.
+      e = { paths: [path], best: undefined, nextHops: NO_HOPS };
       this.entries.set(prefix, e);
+      return this.select(prefix, e);
     }
     const i = e.paths.findIndex((p) => p.source === source);
     if (path) {
@@ -148,14 +163,14 @@ export class LocRib {
       if (comparePaths(e.paths[i]!, best) < 0) best = e.paths[i]!;
     }
     let hops: string[];
-    if (best.source.local) hops = [];
-    else if (!this.multipath || e.paths.length === 1) hops = [best.nextHop];
+    if (best.source.local) hops = NO_HOPS;
+    else if (!this.multipath || e.paths.length === 1) hops = singleHop(best.nextHop);
     else {
       const set = new Set<string>();
       for (const p of e.paths) {
         if (!p.source.local && compareForMultipath(p, best) === 0) set.add(p.nextHop);
       }
-      hops = [...set].sort();
+      hops = set.size === 1 ? singleHop(best.nextHop) : [...set].sort();
     }
     e.best = best;
     e.nextHops = hops;

@@ -6,13 +6,17 @@
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { IpRouteProgrammer } from './kernel.js';
+import { NetlinkRouteProgrammer } from './netlink.js';
 import { BgpSpeaker } from './speaker.js';
 import type { Logger, OriginateOptions, PeerConfig, SpeakerConfig } from './types.js';
 
 interface ProcessConfig
   extends Omit<SpeakerConfig, 'routeProgrammer' | 'logger' | 'exportPolicy' | 'importPolicy'> {
-  /** kernel route protocol number; omit to use the default (81); false = no kernel routes */
-  kernel?: { protocol?: number } | false;
+  /**
+   * kernel routes: protocol number (default 81) and driver (default netlink, falling back
+   * to `ip -batch` if the native socket can't load); false = don't program the kernel
+   */
+  kernel?: { protocol?: number; driver?: 'netlink' | 'ip' } | false;
   logLevel?: 'debug' | 'info' | 'warn';
 }
 
@@ -41,10 +45,19 @@ if (!cfgPath) {
 }
 const cfg = JSON.parse(readFileSync(cfgPath, 'utf8')) as ProcessConfig;
 const logger = makeLogger(cfg.logLevel ?? 'info');
-const programmer =
-  cfg.kernel === false
-    ? undefined
-    : await IpRouteProgrammer.open({ protocol: cfg.kernel?.protocol, logger });
+async function openProgrammer(): Promise<IpRouteProgrammer | NetlinkRouteProgrammer | undefined> {
+  if (cfg.kernel === false) return undefined;
+  const protocol = cfg.kernel?.protocol;
+  if (cfg.kernel?.driver !== 'ip') {
+    try {
+      return await NetlinkRouteProgrammer.open({ ...(protocol ? { protocol } : {}), logger });
+    } catch (e) {
+      logger.warn({ err: String(e) }, 'netlink route programmer unavailable; using ip -batch');
+    }
+  }
+  return IpRouteProgrammer.open({ ...(protocol ? { protocol } : {}), logger });
+}
+const programmer = await openProgrammer();
 const speaker = new BgpSpeaker({
   ...cfg,
   logger,
@@ -86,8 +99,12 @@ async function handle(c: Command): Promise<unknown> {
     case 'removePeer':
       speaker.removePeer(c.address!);
       return null;
-    case 'memory':
+    case 'memory': {
+      // With --expose-gc the figures describe live data rather than uncollected garbage.
+      const gc = (globalThis as { gc?: () => void }).gc;
+      if (c.graceful === undefined && gc) gc();
       return process.memoryUsage();
+    }
     case 'stop':
       await speaker.stop({ graceful: c.graceful === true });
       await programmer?.close();

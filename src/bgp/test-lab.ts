@@ -9,7 +9,7 @@ import { createInterface } from 'node:readline';
 import { NetnsLab, run } from '../testing/netns.js';
 import type { PeerStatus, RouteSnapshot } from './types.js';
 
-const SPEAKER_MAIN = new URL('./speaker-process.ts', import.meta.url).pathname;
+export const SPEAKER_MAIN = new URL('./speaker-process.ts', import.meta.url).pathname;
 
 export async function waitFor<T>(
   what: string,
@@ -144,9 +144,14 @@ export class BgpLab {
   }
 
   /** Our speaker (src/bgp/speaker-process.ts) inside `ns`, configured by `cfg`. */
-  async speaker(ns: string, cfg: Record<string, unknown>): Promise<SpeakerProcess> {
+  async speaker(
+    ns: string,
+    cfg: Record<string, unknown>,
+    /** how to run speaker-process (default: through tsx from source) */
+    command: string[] = [process.execPath, '--import', 'tsx', SPEAKER_MAIN],
+  ): Promise<SpeakerProcess> {
     const path = this.file(`speaker-${ns}-${++this.seq}.json`, JSON.stringify(cfg));
-    const child = this.lab.spawn(ns, [process.execPath, '--import', 'tsx', SPEAKER_MAIN, path]);
+    const child = this.lab.spawn(ns, [...command, path]);
     const logs = tailOf(child, 20000);
     const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
     const events: Array<Record<string, unknown>> = [];

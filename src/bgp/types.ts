@@ -29,7 +29,10 @@ export interface PeerConfig {
   connectRetryTime?: number;
   /** advertise and honour graceful restart (default true, as Calico's template does) */
   gracefulRestart?: boolean;
-  /** upper bound on how long a restarting peer's routes are kept (Calico maxRestartTime) */
+  /**
+   * restart time we advertise to this peer, seconds (Calico BGPPeer maxRestartTime, which
+   * confd renders as BIRD's `graceful restart time`); default the speaker's restartTime
+   */
   maxRestartTime?: number;
   /** this peer is our route-reflector client */
   routeReflectorClient?: boolean;
