@@ -352,6 +352,52 @@ test('dataplane enforces policy on real packets', async (t) => {
     await expectAll([['out', { kind: 'tcp', dst: WL.a.ipv4, port: 8080 }, 'open']]);
   });
 
+  await t.test('host endpoint: untracked and preDNAT policy', async () => {
+    // Untracked (doNotTrack) policy is stateless: the reply needs its own egress rule.
+    dp.apply({
+      type: 'policyUpdate',
+      policy: policy(
+        'gnp/default.untracked',
+        [rule('allow', { protocol: TCP, dst: { ports: ports(2222) } })],
+        [rule('allow', { protocol: TCP, src: { ports: ports(2222) } })],
+        { untracked: true },
+      ),
+    });
+    dp.apply({
+      type: 'policyUpdate',
+      policy: policy(
+        'gnp/default.prednat',
+        [rule('deny', { protocol: TCP, dst: { ports: ports(9090) } })],
+        [],
+        { preDnat: true },
+      ),
+    });
+    dp.apply({
+      type: 'hostEndpointUpdate',
+      endpoint: hostEndpoint('uplink', 'eth0', {
+        untrackedTiers: [
+          tier('default', ['gnp/default.untracked'], ['gnp/default.untracked'], 'Pass'),
+        ],
+        preDnatTiers: [tier('default', ['gnp/default.prednat'], [], 'Pass')],
+      }),
+    });
+    await dp.flush();
+    await expectAll([
+      // no normal policy: the host is default-deny except failsafe and the untracked allow
+      ['out', { kind: 'tcp', dst: topo.hostUplinkV4, port: 2222 }, 'open'],
+      ['out', { kind: 'tcp', dst: topo.hostUplinkV6, port: 2222 }, 'open'],
+      ['out', { kind: 'tcp', dst: topo.hostUplinkV4, port: 22 }, 'open'],
+      // preDNAT deny applies to traffic entering the interface, forwarded included
+      ['out', { kind: 'tcp', dst: WL.a.ipv4, port: 9090 }, 'timeout'],
+      ['out', { kind: 'tcp', dst: WL.a.ipv4, port: 8080 }, 'open'],
+    ]);
+    dp.apply({ type: 'hostEndpointRemove', id: 'uplink' });
+    dp.apply({ type: 'policyRemove', id: 'gnp/default.untracked' });
+    dp.apply({ type: 'policyRemove', id: 'gnp/default.prednat' });
+    await dp.flush();
+    await expectAll([['out', { kind: 'tcp', dst: WL.a.ipv4, port: 9090 }, 'open']]);
+  });
+
   await t.test('IP set delta takes effect incrementally', async () => {
     dp.apply({
       type: 'ipSetDelta',

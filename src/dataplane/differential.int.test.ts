@@ -379,8 +379,8 @@ test('dataplane verdicts equal the Policy engine on real packets (fast-check)', 
               const src = fam === 4 ? WLS[from]!.ipv4 : WLS[from]!.ipv6;
               const probe: Probe =
                 p.kind === 'ping'
-                  ? { kind: 'ping', dst, timeoutMs: 1500 }
-                  : { kind: p.kind, dst, port: p.port!, timeoutMs: 1500 };
+                  ? { kind: 'ping', dst, timeoutMs: 2000 }
+                  : { kind: p.kind, dst, port: p.port!, timeoutMs: 2000 };
               const flow =
                 p.kind === 'ping'
                   ? {
@@ -401,9 +401,9 @@ test('dataplane verdicts equal the Policy engine on real packets (fast-check)', 
             }
         }
       const got: ProbeResult[] = [];
-      for (let i = 0; i < rows.length; i += 16)
+      for (let i = 0; i < rows.length; i += 32)
         got.push(
-          ...(await Promise.all(rows.slice(i, i + 16).map((r) => agents[r.from]!.probe(r.probe)))),
+          ...(await Promise.all(rows.slice(i, i + 32).map((r) => agents[r.from]!.probe(r.probe)))),
         );
       probesSent += rows.length;
       const bad = rows
@@ -417,7 +417,7 @@ test('dataplane verdicts equal the Policy engine on real packets (fast-check)', 
         .filter((r) => (r.engine === 'Allow') !== (r.got === 'open'));
       if (bad.length > 0) {
         // re-probe once so the report separates flakes from real disagreements
-        for (const b of bad) {
+        for (const b of bad.slice(0, 4)) {
           const a = agents[WLS.findIndex((w) => w.name === b.from)]!;
           (b as { again?: ProbeResult }).again = await a.probe(b.probe);
         }
@@ -428,7 +428,13 @@ test('dataplane verdicts equal the Policy engine on real packets (fast-check)', 
         `dataplane disagrees with the policy engine:\n${JSON.stringify(bad, null, 1)}`,
       );
     }),
-    { numRuns: Number(process.env.DIFF_RUNS ?? 6), endOnFailure: false },
+    // Shrinking re-runs real probes; bound it so a failure is reported (smallest case so
+    // far) well inside the runner's timeout.
+    {
+      numRuns: Number(process.env.DIFF_RUNS ?? 6),
+      interruptAfterTimeLimit: 420_000,
+      markInterruptAsFailure: false,
+    },
   );
   // the issue asks for at least 500 real probes per run
   assert.ok(probesSent >= 500, `only ${probesSent} probes in ${cases} cases`);
