@@ -9,7 +9,8 @@
  * own cursor (the last delivered event's revision + 1), write it back into the watch
  * request after every response, and drop any event below it, so a reconnect resumes
  * exactly where delivery stopped. A server-side cancel (compaction) becomes
- * `resync-needed`. close() cancels every watcher before closing the client, because
+ * `resync-needed`. Watches of one prefix share one server-side watch (see watch()), so
+ * many local watchers do not multiply etcd's sends. close() cancels every watcher before closing the client, because
  * closing with a live watcher hangs the process.
  */
 import { readFileSync } from 'node:fs';

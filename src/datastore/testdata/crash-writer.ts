@@ -1,7 +1,7 @@
 // A child process of the crash test: writes transactions of TXN_KEYS keys each, as
 // fast as it can, and reports every commit the store acknowledged. The parent kills it
 // with SIGKILL at an arbitrary moment, most likely inside a transaction or its fsync.
-import { loadDatastoreConfig, openBackend } from '../index.js';
+import { loadDatastoreConfig, openBackend } from '../config.js';
 
 const keysPerTxn = Number(process.env.TXN_KEYS ?? '20');
 const backend = await openBackend(loadDatastoreConfig(process.env));
