@@ -20,6 +20,8 @@ interface WorkerConfig {
   releaseProbability: number;
   seed: number;
   log: string;
+  /** benchmark mode: print READY on stdout and start only when stdin says go */
+  waitForGo?: boolean;
 }
 
 const cfg = JSON.parse(process.env.IPAM_WORKER ?? '') as WorkerConfig;
@@ -66,6 +68,14 @@ async function persist<T>(what: string, fn: () => Promise<T>): Promise<T> {
 const backend = await openSpec(cfg.spec);
 const ipam = new IpamClient({ backend, resourceCacheMs: 1000 });
 const held: { handle: string; ip: string; seq: number }[] = [];
+if (cfg.waitForGo === true) {
+  // One cheap read first so connection setup is not part of the measured run.
+  await ipam.getConfig();
+  process.stdout.write('READY\n');
+  await new Promise<void>((resolve) => process.stdin.once('data', () => resolve()));
+  process.stdin.pause();
+}
+const started = Date.now();
 try {
   for (let i = 0; i < cfg.count; i++) {
     const handle = `w${cfg.id}-${i}`;
@@ -108,6 +118,7 @@ try {
       log(`RD ${victim.handle}`);
     }
   }
+  log(`T ${started} ${Date.now()}`);
   log('DONE');
 } catch (err) {
   log(`ERR ${describe(err)}`);

@@ -276,6 +276,8 @@ export class IpamClient {
   private readonly maxBackoffMs: number;
   private readonly resourceCacheMs: number;
   private cached: { at: number; ctx: Promise<Context> } | undefined;
+  /** "<node>/<family>" → the affine block that last had a free address */
+  private readonly lastBlock = new Map<string, string>();
 
   constructor(options: IpamClientOptions) {
     this.backend = options.backend;
@@ -673,10 +675,23 @@ export class IpamClient {
       const affs = await this.hostAffinities(node, family);
       const confirmed = affs.filter((a) => a.state === 'confirmed').map((a) => a.cidr);
       owned = confirmed.map(formatCidr);
-      for (const cidr of confirmed.filter(inPools)) {
-        out.push(
-          ...(await this.allocateInBlock(ctx, cidr, n - out.length, handleId, secondary, mine)),
+      // The block that last had room goes first: a host with many full blocks would
+      // otherwise read every one of them on every assignment.
+      const hint = this.lastBlock.get(`${node}/${family}`);
+      const ordered = confirmed
+        .filter(inPools)
+        .sort((a, b) => Number(formatCidr(b) === hint) - Number(formatCidr(a) === hint));
+      for (const cidr of ordered) {
+        const got = await this.allocateInBlock(
+          ctx,
+          cidr,
+          n - out.length,
+          handleId,
+          secondary,
+          mine,
         );
+        out.push(...got);
+        if (got.length > 0) this.lastBlock.set(`${node}/${family}`, formatCidr(cidr));
         if (out.length >= n) return;
       }
       if (!ctx.config.autoAllocateBlocks) {
