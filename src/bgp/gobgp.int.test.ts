@@ -55,6 +55,8 @@ test('interop with GoBGP over IPv4 and IPv6', { timeout: 240_000 }, async (t) =>
   const speaker = await lab.speaker(us, {
     routerId: '10.252.1.1',
     asNumber: US_AS,
+    // The other tests use the rtnetlink programmer; this one covers the `ip -batch` one.
+    kernel: { driver: 'ip' },
     peers: [
       { address: '10.252.1.2', asNumber: GO_AS, holdTime: 3, connectRetryTime: 1 },
       {

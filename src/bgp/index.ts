@@ -1,4 +1,12 @@
-// Public face of the BGP speaker: codec, RIB selection, speaker, kernel route programmer.
+// Public face of the BGP speaker: codec, RIB selection, speaker, kernel route programmers.
+//
+// Wiring (for the agent): build a SpeakerConfig from BGPConfiguration/BGPPeer/the mesh
+// (PeerConfig carries type/name for `node status`, passive, keepalive/hold, maxRestartTime,
+// routeReflectorClient, nextHopMode, families; clusterId on the speaker), give it a
+// RouteProgrammer (NetlinkRouteProgrammer here, or the dataplane's route driver), call
+// start(), then originate()/withdraw() blocks as IPAM changes and read status() for
+// `calicoctl node status`. A speaker must run in the host's network namespace; tests and
+// the benchmark run it as a process via speaker-process.ts.
 export {
   AS_TRANS,
   type AsPathSegment,
@@ -26,6 +34,7 @@ export {
   type IpRouteProgrammerOptions,
   listKernelRoutes,
 } from './kernel.js';
+export { NetlinkRouteProgrammer, type NetlinkRouteProgrammerOptions } from './netlink.js';
 export { canonicalPrefix, type Family } from './prefix.js';
 export { comparePaths, LocRib, type Path, type PathSource } from './rib.js';
 export { BgpSpeaker, type BgpSpeakerEvents } from './speaker.js';
