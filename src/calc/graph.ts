@@ -914,9 +914,16 @@ export class CalcGraph {
    * flush after it carries the full state and ends with `inSync`.
    */
   flush(): DesiredStateUpdate[] {
-    if (!this.inSync) return [];
+    if (!this.inSync) {
+      // Nothing has been sent, so there is nothing to be incremental against: drop
+      // the dirty marks (they would otherwise collect every key a long snapshot
+      // touches, deleted ones included) and send the whole state at the first flush.
+      this.clearDirty();
+      return [];
+    }
     const out: DesiredStateUpdate[] = [];
     const first = !this.sentInSync;
+    if (first) this.markAllDirty();
 
     if (this.configDirty || first) {
       this.configDirty = false;
@@ -1074,6 +1081,25 @@ export class CalcGraph {
       out.push({ type: 'inSync' });
     }
     return out;
+  }
+
+  private clearDirty(): void {
+    this.dirtyIpSets.clear();
+    this.dirtyPolicies.clear();
+    this.dirtyProfiles.clear();
+    this.dirtyEndpoints.clear();
+    this.dirtyRoutes.clear();
+    this.dirtyPools.clear();
+  }
+
+  private markAllDirty(): void {
+    this.clearDirty();
+    for (const id of this.ipSets.keys()) this.dirtyIpSets.add(id);
+    for (const id of this.activePolicies.keys()) this.dirtyPolicies.add(id);
+    for (const name of this.profileUses.keys()) this.dirtyProfiles.add(name);
+    for (const key of this.locals.keys()) this.dirtyEndpoints.add(key);
+    for (const dst of this.routeSources.keys()) this.dirtyRoutes.add(dst);
+    for (const p of this.pools.values()) this.dirtyPools.add(p.cidrText);
   }
 
   /** Sizes of the main structures, for metrics and for checking memory is returned. */

@@ -75,7 +75,10 @@ test('nothing is emitted before in-sync, then the full state ends with inSync', 
   g.onUpdate(set(wep('a', { app: 'web' }, '10.0.0.1')));
   g.onUpdate(set(gnp('p', "app == 'web'", "app == 'db'")));
   assert.deepEqual(g.flush(), []);
+  g.onUpdate({ type: 'delete', kind: 'GlobalNetworkPolicy', name: 'p' });
+  g.onUpdate(set(gnp('p', "app == 'web'", "app == 'db'")));
   assert.deepEqual(g.flush(), []);
+  assert.equal(g.stats().pending, 0, 'a flush before in-sync keeps no dirty marks');
   g.onInSync();
   const out = g.flush();
   assert.equal(out[0]?.type, 'config');
