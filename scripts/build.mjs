@@ -9,6 +9,7 @@ const root = new URL('..', import.meta.url).pathname;
 /** name → entry point. Add an executable here when its command really works. */
 export const executables = {
   calicoctl: 'src/ctl/main.ts',
+  'calico-node': 'src/agent/main.ts',
 };
 
 const banner =
