@@ -277,9 +277,6 @@ for (const kind of ['embedded', 'etcdv3'] as const) {
     // assignment an allocator logged really was in the store.
     const audit = await auditHistory(ipam, (BigInt(startRev) + 1n).toString(), endRev);
     assert.ok(audit.writes > 0);
-    for (const [, rec] of records) {
-      void rec;
-    }
     for (const w of workers) {
       const text = readFileSync(w.log, 'utf8');
       for (const line of text.split('\n')) {
