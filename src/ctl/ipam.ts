@@ -136,8 +136,10 @@ export async function check(opts: { config?: string; output?: string }): Promise
     // Each endpoint's addresses must be allocated to the handle that owns its others.
     for (const w of weps) {
       const ips = (w.spec.ipNetworks ?? []).map((n) => n.split('/')[0]!);
-      const owner = findHandle(snap, ips);
-      if (owner !== undefined) endpointsByHandle[owner] = ips;
+      // An endpoint none of whose addresses is allocated is reported under its own name.
+      const owner =
+        findHandle(snap, ips) ?? `workloadendpoint:${w.metadata.namespace}/${w.metadata.name}`;
+      endpointsByHandle[owner] = ips;
     }
     const report = await ipam.check({ liveHandles: live, endpointsByHandle });
     if (opts.output === 'json') {

@@ -1,0 +1,10 @@
+// calicoctl end to end, part 3 (label, concurrent label, -c), on a real etcd started by the test (the bundled executable as a child process).
+import { loadDatastoreConfig, openBackend } from '../datastore/index.js';
+import { startEtcd } from '../testing/etcd.js';
+import { suite } from './testkit.js';
+
+suite('etcd v3', 3, async () => {
+  const etcd = await startEtcd();
+  const env = { DATASTORE_TYPE: 'etcdv3', ETCD_ENDPOINTS: etcd.endpoints.join(',') };
+  return { env, open: () => openBackend(loadDatastoreConfig(env)), stop: () => etcd.stop() };
+});

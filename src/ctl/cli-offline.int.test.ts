@@ -1,0 +1,125 @@
+// calicoctl end to end without a datastore: version, validate, completion, help and usage errors.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { fails, file, MANIFESTS, ok, runCtl, tmp } from './testkit.js';
+
+describe('calicoctl without a datastore', () => {
+  const ctl = (args: string[], input?: string) =>
+    runCtl({ CALICO_DATA_DIR: join(tmp, 'unused') }, args, input);
+
+  test('version and validate', async () => {
+    assert.match(
+      ok(await ctl(['version']), 'version').stdout,
+      /^Client Version:\s+v\d+\.\d+\.\d+$/m,
+    );
+    // bin/calicoctl is what users run: it execs the bundle in dist/.
+    const viaBin = await runCtl(
+      { CALICO_DATA_DIR: join(tmp, 'unused') },
+      ['version'],
+      undefined,
+      true,
+    );
+    assert.match(ok(viaBin, 'bin/calicoctl version').stdout, /^Client Version:/m);
+    const good = ok(await ctl(['validate', '-f', file(MANIFESTS)]), 'validate');
+    assert.equal(good.stdout, 'Successfully validated 5 resource(s)\n');
+    ok(await ctl(['validate', '-f', '-'], MANIFESTS), 'stdin');
+    fails(await ctl(['validate', '-f', file('')]), 'empty', /contains no resources/);
+    ok(await ctl(['validate', '-f', file(''), '--skip-empty']), 'skip-empty');
+    fails(
+      await ctl(['validate', '-f', join(tmp, 'missing.yaml')]),
+      'missing file',
+      /Cannot read .*ENOENT/,
+    );
+  });
+
+  test('-f DIR reads manifests in the directory, -R also in subdirectories', async () => {
+    const dir = mkdtempSync(join(tmp, 'dir-'));
+    writeFileSync(join(dir, 'a.yaml'), MANIFESTS.split('---')[0]!);
+    writeFileSync(join(dir, 'ignored.txt'), 'not a manifest');
+    mkdtempSync(join(dir, 'empty-'));
+    const nested = mkdtempSync(join(dir, 'nested-'));
+    writeFileSync(
+      join(nested, 'b.json'),
+      JSON.stringify({
+        apiVersion: 'projectcalico.org/v3',
+        kind: 'Tier',
+        metadata: { name: 't1' },
+        spec: { order: 1 },
+      }),
+    );
+    assert.equal(
+      ok(await ctl(['validate', '-f', dir]), 'dir').stdout,
+      'Successfully validated 1 resource(s)\n',
+    );
+    assert.equal(
+      ok(await ctl(['validate', '-f', dir, '-R']), 'dir -R').stdout,
+      'Successfully validated 2 resource(s)\n',
+    );
+  });
+
+  test('completion scripts are valid shell', async () => {
+    const bash = ok(await ctl(['completion', 'bash']), 'bash').stdout;
+    assert.match(bash, /complete -o default -F _calicoctl calicoctl/);
+    assert.match(
+      bash,
+      /"ipam" \) words="show check release configure|"ipam"\) words="show check release configure/,
+    );
+    const check = spawnSync('bash', ['-n'], { input: bash, encoding: 'utf8' });
+    assert.equal(check.status, 0, check.stderr);
+    const zsh = ok(await ctl(['completion', 'zsh']), 'zsh').stdout;
+    assert.match(zsh, /^#compdef calicoctl/);
+    fails(await ctl(['completion', 'fish']), 'fish', /Unsupported shell/);
+  });
+
+  test('--help for every command, usage errors exit 1', async () => {
+    const commands = [
+      [],
+      ['apply'],
+      ['create'],
+      ['replace'],
+      ['delete'],
+      ['get'],
+      ['patch'],
+      ['label'],
+      ['validate'],
+      ['version'],
+      ['completion'],
+      ['policy'],
+      ['policy', 'trace'],
+      ['policy', 'matrix'],
+      ['ipam'],
+      ['ipam', 'show'],
+      ['ipam', 'check'],
+      ['ipam', 'release'],
+      ['ipam', 'configure'],
+    ];
+    for (const c of commands) {
+      const r = ok(await ctl([...c, '--help']), `${c.join(' ')} --help`);
+      assert.match(
+        r.stdout,
+        new RegExp(`^Usage: calicoctl${c.map((w) => ` ${w}`).join('')}`),
+        c.join(' '),
+      );
+    }
+    fails(await ctl(['frobnicate']), 'unknown command', /unknown command/);
+    fails(
+      await ctl(['get', 'ippool', '-o', 'xml']),
+      'bad output',
+      /Allowed choices are ps, wide, yaml, json, name/,
+    );
+    fails(await ctl(['get', 'frobs']), 'unknown kind', /"frobs" is not supported/);
+    fails(await ctl(['apply']), 'no -f', /required option '-f, --filename <file>'/);
+  });
+
+  test('an unreachable etcd is one clear line and exit 1', async () => {
+    const r = await runCtl({ DATASTORE_TYPE: 'etcdv3', ETCD_ENDPOINTS: 'http://127.0.0.1:1' }, [
+      'get',
+      'ippool',
+    ]);
+    fails(r, 'unreachable');
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  });
+});
