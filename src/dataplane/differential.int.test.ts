@@ -1,171 +1,23 @@
 // Differential test: the Policy engine (src/policy) is the oracle. fast-check generates
-// labelled workloads, tiers, policies and profiles as v3 resources; a small stand-in for
-// the calculation graph (below) turns the engine's snapshot into DesiredState; the
-// dataplane programs a real host namespace; real TCP, UDP and ICMP probes between four
-// workload namespaces must match the engine's verdict for every flow, v4 and v6.
+// labelled workloads (v4+v6), tiers, policies and profiles as v3 resources; they go
+// through the real calculation graph (src/calc CalcGraph) for the host, whose
+// DesiredStateUpdates the dataplane programs into a real host namespace; real TCP, UDP
+// and ICMP probes between four workload namespaces must match the engine's verdict for
+// every flow, v4 and v6.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import type {
-  DesiredStateUpdate,
-  EndpointMatch,
-  EndpointTier,
-  PolicyProgram,
-  ProfileProgram,
-  RuleProgram,
-} from '../calc/index.js';
-import { formatCidr, formatIp } from '../net/index.js';
-import {
-  type BackendEntityRule,
-  type BackendRule,
-  buildSnapshot,
-  evaluateFlow,
-  policiesForEndpoint,
-  policyKeyId,
-  type Snapshot,
-  sortTiers,
-} from '../policy/index.js';
-import type { Selector } from '../selector/index.js';
+import { CalcGraph, type DesiredStateUpdate } from '../calc/index.js';
+import { buildSnapshot, evaluateFlow, type ResourceLike } from '../policy/index.js';
 import { type NetnsAgent, NetnsLab, type Probe, type ProbeResult } from '../testing/netns.js';
 import { Dataplane } from './index.js';
 
-// ------------------------------------------------------------ stand-in calc graph
-
-const PROTO_NAMES: Record<number, string> = { 6: 'tcp', 17: 'udp', 132: 'sctp' };
-
-/**
- * What the calc graph would emit for the workloads on `node`: selector and named-port
- * IP sets over every endpoint, policies and profiles as programs, each local endpoint's
- * ordered tiers. Only what this test generates is covered (no host endpoints, services
- * or network sets).
- */
-export function desiredFromSnapshot(
-  snap: Snapshot,
-  node: string,
-  ifnameOf: (wepName: string) => string,
-): DesiredStateUpdate[] {
-  const sets = new Map<string, { type: 'net' | 'ip-port'; members: Set<string> }>();
-  const selectorSet = (sel: Selector): string => {
-    if (!sets.has(sel.id)) {
-      const members = new Set<string>();
-      for (const ep of snap.endpoints)
-        if (sel.matches(ep.labels)) for (const a of ep.addresses) members.add(hostCidr(a));
-      for (const ns of snap.networkSets)
-        if (sel.matches(ns.labels)) for (const n of ns.nets) members.add(formatCidr(n));
-      sets.set(sel.id, { type: 'net', members });
-    }
-    return sel.id;
-  };
-  const namedPortSet = (sel: Selector | undefined, name: string, proto?: number): string => {
-    const id = `n:${sel?.id ?? 'all'},${proto ?? 'any'},${name}`;
-    if (!sets.has(id)) {
-      const members = new Set<string>();
-      for (const ep of snap.endpoints) {
-        if (sel && !sel.matches(ep.labels)) continue;
-        for (const p of ep.ports) {
-          if (p.name !== name || (proto !== undefined && p.protocol !== proto)) continue;
-          const pn = PROTO_NAMES[p.protocol];
-          if (!pn) continue;
-          for (const a of ep.addresses) members.add(`${formatIp(a)},${pn}:${p.port}`);
-        }
-      }
-      sets.set(id, { type: 'ip-port', members });
-    }
-    return id;
-  };
-  const side = (e: BackendEntityRule, proto?: number): EndpointMatch => ({
-    nets: e.nets.map(formatCidr),
-    notNets: e.notNets.map(formatCidr),
-    ipSetIds: e.selector ? [selectorSet(e.selector)] : [],
-    notIpSetIds: e.notSelector ? [selectorSet(e.notSelector)] : [],
-    ports: e.ports.map((p) => ({ first: p.min, last: p.max })),
-    namedPortIpSetIds: e.namedPorts.map((n) => namedPortSet(e.selector, n, proto)),
-    notPorts: e.notPorts.map((p) => ({ first: p.min, last: p.max })),
-    notNamedPortIpSetIds: e.notNamedPorts.map((n) => namedPortSet(e.selector, n, proto)),
-  });
-  const program = (r: BackendRule, owner: string): RuleProgram => ({
-    id: `${owner}#${r.index}`,
-    action: r.action === 'next-tier' ? 'pass' : r.action,
-    ipVersion: r.ipVersion,
-    protocol: r.protocol,
-    notProtocol: r.notProtocol,
-    icmp: r.icmp,
-    notIcmp: r.notIcmp,
-    src: side(r.source, r.protocol),
-    dst: side(r.destination, r.protocol),
-  });
-  const policies: PolicyProgram[] = snap.policies
-    .filter((p) => !p.staged && snap.tiers.has(p.tier))
-    .map((p) => {
-      const id = policyKeyId(p.key);
-      return {
-        id,
-        tier: p.tier,
-        inbound: p.inbound.map((r) => program(r, id)),
-        outbound: p.outbound.map((r) => program(r, id)),
-        untracked: p.doNotTrack,
-        preDnat: p.preDNAT,
-        applyOnForward: p.applyOnForward,
-      };
-    });
-  const profiles: ProfileProgram[] = [...snap.profiles.values()].map((p) => ({
-    id: p.name,
-    inbound: p.inbound.map((r) => program(r, p.name)),
-    outbound: p.outbound.map((r) => program(r, p.name)),
-  }));
-  const updates: DesiredStateUpdate[] = [];
-  const endpoints: DesiredStateUpdate[] = [];
-  for (const ep of snap.endpoints) {
-    if (ep.kind !== 'WorkloadEndpoint' || ep.node !== node) continue;
-    const ing = policiesForEndpoint(snap.tiers, snap.policies, ep.labels, 'ingress');
-    const eg = policiesForEndpoint(snap.tiers, snap.policies, ep.labels, 'egress');
-    const byTier = new Map<string, EndpointTier>();
-    const tierOf = (t: { name: string; defaultAction: 'Deny' | 'Pass' }) => {
-      let et = byTier.get(t.name);
-      if (!et) {
-        et = {
-          name: t.name,
-          defaultAction: t.defaultAction,
-          ingressPolicies: [],
-          egressPolicies: [],
-        };
-        byTier.set(t.name, et);
-      }
-      return et;
-    };
-    for (const tp of ing)
-      (tierOf(tp.tier).ingressPolicies as string[]).push(
-        ...tp.policies.map((p) => policyKeyId(p.key)),
-      );
-    for (const tp of eg)
-      (tierOf(tp.tier).egressPolicies as string[]).push(
-        ...tp.policies.map((p) => policyKeyId(p.key)),
-      );
-    const order = sortTiers([...byTier.keys()].map((n) => snap.tiers.get(n)!));
-    endpoints.push({
-      type: 'workloadEndpointUpdate',
-      endpoint: {
-        id: `${ep.namespace}/${ep.name}`,
-        interfaceName: ifnameOf(ep.name),
-        ipv4Nets: ep.addresses.filter((a) => a.family === 4).map(hostCidr),
-        ipv6Nets: ep.addresses.filter((a) => a.family === 6).map(hostCidr),
-        allowSpoofedSourcePrefixes: [],
-        tiers: order.map((t) => byTier.get(t.name)!),
-        profileIds: ep.profiles,
-        adminUp: true,
-      },
-    });
-  }
-  for (const [id, s] of sets)
-    updates.push({ type: 'ipSetUpdate', id, setType: s.type, members: [...s.members] });
-  for (const p of policies) updates.push({ type: 'policyUpdate', policy: p });
-  for (const p of profiles) updates.push({ type: 'profileUpdate', profile: p });
-  updates.push(...endpoints, { type: 'inSync' });
-  return updates;
-}
-
-function hostCidr(a: { family: 4 | 6; value: bigint }): string {
-  return `${formatIp(a)}/${a.family === 4 ? 32 : 128}`;
+/** What the calculation graph for `node` sends the dataplane after a full sync. */
+function desiredFor(resources: readonly unknown[], node: string): DesiredStateUpdate[] {
+  const g = new CalcGraph({ hostname: node });
+  for (const r of resources) g.onUpdate({ type: 'set', resource: r as ResourceLike });
+  g.onInSync();
+  return g.flush();
 }
 
 // ------------------------------------------------------------ generators
@@ -355,16 +207,16 @@ test('dataplane verdicts equal the Policy engine on real packets (fast-check)', 
     await a.listen({ tcp: [8080, 9090], udp: [5353] });
     agents.push(a);
   }
-  const ifnameOf = (n: string) => WLS.find((w) => w.name === n)!.ifname;
   let probesSent = 0;
   let cases = 0;
 
   await fc.assert(
     fc.asyncProperty(scenarioArb, async (scenario) => {
       cases++;
-      const snap = buildSnapshot(resources(scenario as unknown as Scenario));
+      const res = resources(scenario as unknown as Scenario);
+      const snap = buildSnapshot(res);
       const dp = new Dataplane({ netns: topo.host, manageInterfaces: false });
-      for (const u of desiredFromSnapshot(snap, 'node1', ifnameOf)) dp.apply(u);
+      for (const u of desiredFor(res, 'node1')) dp.apply(u);
       await dp.flush();
       await dp.stop();
       // a verdict is about a new flow: forget the previous case's connections
@@ -425,7 +277,8 @@ test('dataplane verdicts equal the Policy engine on real packets (fast-check)', 
       assert.deepEqual(
         bad,
         [],
-        `dataplane disagrees with the policy engine:\n${JSON.stringify(bad, null, 1)}`,
+        `dataplane disagrees with the policy engine:\n${JSON.stringify(bad, null, 1)}\n` +
+          `resources:\n${JSON.stringify(res, null, 1)}`,
       );
     }),
     // Shrinking re-runs real probes; bound it so a failure is reported (smallest case so
