@@ -54,6 +54,8 @@ export class Peer implements ConnectionHandler {
   readonly name: string;
   readonly type: PeerType;
   readonly ebgp: boolean;
+  /** our AS on this session (BGPPeer localASNumber, else the speaker's) */
+  readonly localAs: number;
   readonly source: PathSource;
   state: BgpState = 'Idle';
   since = new Date();
@@ -90,7 +92,8 @@ export class Peer implements ConnectionHandler {
     this.address = canonicalAddress(cfg.address);
     this.type = cfg.type ?? 'global';
     this.name = cfg.name ?? defaultName(this.type, this.address);
-    this.ebgp = cfg.asNumber !== host.asNumber;
+    this.localAs = cfg.localAsNumber ?? host.asNumber;
+    this.ebgp = cfg.asNumber !== this.localAs;
     this.source = {
       address: this.address,
       routerId: '0.0.0.0',
@@ -233,7 +236,7 @@ export class Peer implements ConnectionHandler {
       : undefined;
     c.send(
       encodeOpen({
-        localAs: this.host.asNumber,
+        localAs: this.localAs,
         holdTime: this.holdTime,
         bgpId: this.host.routerId,
         families: this.configuredFamilies.map((afi) => ({ afi, safi: 1 })),

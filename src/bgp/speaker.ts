@@ -268,7 +268,7 @@ export class BgpSpeaker extends EventEmitter<BgpSpeakerEvents> implements PeerHo
     let self: boolean;
     if (peer.ebgp) {
       const prepend = 1 + (peer.cfg.asPathPrepend ?? 0);
-      const mine = new Array<number>(prepend).fill(this.asNumber);
+      const mine = new Array<number>(prepend).fill(peer.localAs);
       const path = a.asPath ?? [];
       const first = path[0];
       a.asPath =

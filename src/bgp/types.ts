@@ -42,6 +42,8 @@ export interface PeerConfig {
   families?: Family[];
   /** extra copies of our AS prepended towards eBGP peers */
   asPathPrepend?: number;
+  /** our AS towards this peer when not the speaker's (Calico BGPPeer localASNumber) */
+  localAsNumber?: number;
   /** accept paths containing our own AS this many times (Calico numAllowedLocalASNumbers) */
   allowLocalAs?: number;
 }
