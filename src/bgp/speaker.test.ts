@@ -163,6 +163,18 @@ test('eBGP: AS path prepended, next hop self, LOCAL_PREF not sent, loop rejected
   });
 });
 
+test('per-peer local AS (BGPPeer localASNumber): OPEN and AS path use it', async (t) => {
+  t.after(stopAll);
+  const a = await node('127.0.5.11', 64512);
+  const b = await node('127.0.5.12', 65010);
+  // b expects AS 65100 from a, not a's own 64512.
+  link(a, b, { localAsNumber: 65100 }, { asNumber: 65100 });
+  await waitFor('session', () => up(a, b));
+  a.sp.originate('10.51.0.0/24');
+  await waitFor('at b', () => b.sp.routes().some((r) => r.prefix === '10.51.0.0/24'));
+  assert.deepEqual(b.sp.routes().find((r) => r.prefix === '10.51.0.0/24')!.asPath, [65100]);
+});
+
 test('route reflection: client routes reach other clients with ORIGINATOR_ID and CLUSTER_LIST', async (t) => {
   t.after(stopAll);
   const rr = await node('127.0.6.1', 65000, { clusterId: '1.2.3.4' });
