@@ -1,0 +1,28 @@
+// calico-lab: a Calico data centre in network namespaces (router, hosts running
+// calico-node, workloads through the CNI plugin), its probes and its cleanup.
+export {
+  type AddWorkloadOptions,
+  addWorkload,
+  DEFAULT_POOL,
+  DEFAULT_PORTS,
+  deleteWorkload,
+  down,
+  findWorkload,
+  LabError,
+  type LabStatus,
+  requireState,
+  status,
+  syncRoutes,
+  type UpOptions,
+  up,
+} from './lab.js';
+export {
+  formatMatrix,
+  type ProbeProtocol,
+  type ProbeReport,
+  type ProbeResult,
+  probeAll,
+} from './probe.js';
+export { createProgress, type Progress } from './progress.js';
+export { type LabState, type LabWorkload, labDir, loadState, type PortSpec } from './state.js';
+export { endpointName, parseLabels, parsePorts } from './workloads.js';
