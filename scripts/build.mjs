@@ -10,6 +10,7 @@ const root = new URL('..', import.meta.url).pathname;
 export const executables = {
   calicoctl: 'src/ctl/main.ts',
   'calico-node': 'src/agent/main.ts',
+  'calico-lab': 'src/lab/main.ts',
 };
 
 const banner =
