@@ -1,6 +1,8 @@
 // Public face of the BGP speaker: codec, RIB selection, speaker, kernel route programmers.
 //
-// Wiring (for the agent): build a SpeakerConfig from BGPConfiguration/BGPPeer/the mesh
+// Wiring (for the agent): bgpConfigForNode(node, resources) gives the SpeakerConfig and
+// the prefixes to originate; diffBgpConfig/applyBgpDiff move a running speaker to the next
+// one; speaker-process writes a status file that readNodeStatus/formatNodeStatus print.
 // (PeerConfig carries type/name for `node status`, passive, keepalive/hold, maxRestartTime,
 // routeReflectorClient, nextHopMode, families; clusterId on the speaker), give it a
 // RouteProgrammer (NetlinkRouteProgrammer here, or the dataplane's route driver), call
@@ -34,7 +36,36 @@ export {
   type IpRouteProgrammerOptions,
   listKernelRoutes,
 } from './kernel.js';
+export {
+  type BgpModelInput,
+  bgpConfigForNode,
+  DEFAULT_AS_NUMBER,
+  DEFAULT_LISTEN_PORT,
+  durationSeconds,
+  exportedPrefixes,
+  type NodeBgpConfig,
+  parseAsNumber,
+  protocolName,
+  type SpeakerSettings,
+} from './model.js';
+export {
+  applyBgpDiff,
+  type BgpConfigDiff,
+  diffBgpConfig,
+  isEmptyDiff,
+  type SpeakerControl,
+} from './model-diff.js';
 export { NetlinkRouteProgrammer, type NetlinkRouteProgrammerOptions } from './netlink.js';
+export {
+  DEFAULT_STATUS_FILE,
+  type FormatNodeStatusOptions,
+  formatNodeStatus,
+  formatSince,
+  type NodeStatusFile,
+  readNodeStatus,
+  removeNodeStatus,
+  writeNodeStatus,
+} from './node-status.js';
 export { canonicalPrefix, type Family } from './prefix.js';
 export { comparePaths, LocRib, type Path, type PathSource } from './rib.js';
 export { BgpSpeaker, type BgpSpeakerEvents } from './speaker.js';

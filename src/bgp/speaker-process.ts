@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { IpRouteProgrammer } from './kernel.js';
 import { NetlinkRouteProgrammer } from './netlink.js';
+import { DEFAULT_STATUS_FILE, removeNodeStatus, writeNodeStatus } from './node-status.js';
 import { BgpSpeaker } from './speaker.js';
 import type { Logger, OriginateOptions, PeerConfig, SpeakerConfig } from './types.js';
 
@@ -18,6 +19,8 @@ interface ProcessConfig
    */
   kernel?: { protocol?: number; driver?: 'netlink' | 'ip' } | false;
   logLevel?: 'debug' | 'info' | 'warn';
+  /** peer statuses for `calicoctl node status`; default DEFAULT_STATUS_FILE, null = none */
+  statusFile?: string | null;
 }
 
 const LEVELS = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -63,9 +66,23 @@ const speaker = new BgpSpeaker({
   logger,
   ...(programmer ? { routeProgrammer: programmer } : {}),
 });
-speaker.on('peerState', (s) => out({ event: 'peerState', ...s }));
+const statusFile = cfg.statusFile === undefined ? DEFAULT_STATUS_FILE : cfg.statusFile;
+// Status reporting must never take BGP down: a full disk only costs `node status`.
+function writeStatus(): void {
+  if (statusFile === null) return;
+  try {
+    writeNodeStatus(statusFile, speaker.status());
+  } catch (e) {
+    logger.warn({ err: String(e), statusFile }, 'cannot write BGP status file');
+  }
+}
+speaker.on('peerState', (s) => {
+  out({ event: 'peerState', ...s });
+  writeStatus();
+});
 speaker.on('resynced', () => out({ event: 'resynced' }));
 await speaker.start();
+writeStatus();
 out({ event: 'ready', port: speaker.listenPort });
 
 interface Command {
@@ -95,9 +112,11 @@ async function handle(c: Command): Promise<unknown> {
       return speaker.refresh(c.address!);
     case 'addPeer':
       speaker.addPeer(c.peer!);
+      writeStatus();
       return null;
     case 'removePeer':
       speaker.removePeer(c.address!);
+      writeStatus();
       return null;
     case 'memory': {
       // With --expose-gc the figures describe live data rather than uncollected garbage.
@@ -108,6 +127,7 @@ async function handle(c: Command): Promise<unknown> {
     case 'stop':
       await speaker.stop({ graceful: c.graceful === true });
       await programmer?.close();
+      if (statusFile !== null) removeNodeStatus(statusFile);
       out({ id: c.id, ok: true, result: null });
       process.exit(0);
       return null;

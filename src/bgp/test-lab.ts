@@ -150,7 +150,10 @@ export class BgpLab {
     /** how to run speaker-process (default: through tsx from source) */
     command: string[] = [process.execPath, '--import', 'tsx', SPEAKER_MAIN],
   ): Promise<SpeakerProcess> {
-    const path = this.file(`speaker-${ns}-${++this.seq}.json`, JSON.stringify(cfg));
+    const n = ++this.seq;
+    // Never the production default path: parallel tests would share one file.
+    const withStatus = { statusFile: join(this.dir, `status-${ns}-${n}.json`), ...cfg };
+    const path = this.file(`speaker-${ns}-${n}.json`, JSON.stringify(withStatus));
     const child = this.lab.spawn(ns, [...command, path]);
     const logs = tailOf(child, 20000);
     const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
