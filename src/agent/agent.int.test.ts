@@ -174,6 +174,19 @@ test('etcd: start-of-day readiness, calicoctl policy within 1 s, kill -9 restart
     });
     await waitFor('flow connected', async () => flowOut.includes('connected'), 5000, 50);
     const ping = lab.startPing(h.workloads[0]!.netns, '10.65.0.3', 0.01);
+    // Sample the kernel throughout the restart: the table and the policy chain must
+    // never be missing.
+    let sampling = true;
+    const samples = { n: 0, missing: 0 };
+    const sampler = (async () => {
+      while (sampling) {
+        const r = await lab.exec(h.host, ['nft', 'list', 'table', 'inet', 'calico'], {
+          allowFail: true,
+        });
+        samples.n++;
+        if (r.code !== 0 || !r.stdout.includes('b-ingress')) samples.missing++;
+      }
+    })();
     await new Promise((r) => setTimeout(r, 500));
     await agent.stop('SIGKILL');
     agent = startAgent(bundles.node, env);
@@ -186,12 +199,16 @@ test('etcd: start-of-day readiness, calicoctl policy within 1 s, kill -9 restart
       agent.log,
     );
     await new Promise((r) => setTimeout(r, 1000));
+    sampling = false;
+    await sampler;
     const pings = await ping.stop();
     flow.kill('SIGTERM');
     await waitFor('flow stats', async () => flowOut.includes('STATS'), 5000, 50);
     console.log(
       `# restart: ${pings.transmitted} pings sent, ${pings.received} received; flow ${flowOut.trim().split('\n').pop()}`,
     );
+    assert.ok(samples.n > 5, 'the kernel was sampled during the restart');
+    assert.equal(samples.missing, 0, 'the table and the policy were present in every sample');
     assert.ok(pings.transmitted > 50);
     assert.equal(pings.received, pings.transmitted, '0 pings lost across kill -9 and restart');
     assert.doesNotMatch(flowOut, /ERR/, 'the TCP flow survived');
