@@ -11,6 +11,10 @@ export const executables = {
   calicoctl: 'src/ctl/main.ts',
   'calico-node': 'src/agent/main.ts',
   'calico-lab': 'src/lab/main.ts',
+  calico: 'src/cni/main.ts',
+  'calico-ipam': 'src/cni/ipam-main.ts',
+  // not an executable: the CNI plugins' commands, imported by both only after VERSION
+  'cni-commands': 'src/cni/commands.ts',
 };
 
 const banner =
