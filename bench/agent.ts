@@ -144,7 +144,7 @@ const bench: Benchmark = async (args) => {
           FELIX_HEALTHPORT: String(port),
           FELIX_PROMETHEUSMETRICSPORT: String(port),
           FELIX_ENDPOINTSTATUSPATHPREFIX: join(dir, 'status'),
-          FELIX_LOGSEVERITYSCREEN: 'Warning',
+          FELIX_LOGSEVERITYSCREEN: process.env.BENCH_AGENT_LOG ?? 'Warning',
         },
         stdio: ['ignore', 'ignore', 'inherit'],
       });

@@ -145,7 +145,7 @@ export class Agent {
     this.syncer = new Syncer(this.backend, {
       onUpdates: (u) => this.onUpdates(u),
       onInSync: () => {
-        this.log.info({ keys: this.syncer?.size }, 'datastore in sync');
+        this.log.info({ ...this.syncer?.lastResync }, 'datastore in sync');
         this.graph.onInSync();
         this.schedule();
       },
@@ -397,7 +397,8 @@ export class Agent {
     if (this.stopping) return;
     const t0 = performance.now();
     const out = this.graph.flush();
-    if (out.length > 0) this.metrics.calcTime.observe((performance.now() - t0) / 1000);
+    const flushMs = performance.now() - t0;
+    if (out.length > 0) this.metrics.calcTime.observe(flushMs / 1000);
     let endpointsChanged = false;
     for (const u of out) {
       this.dataplane.apply(this.withOverrides(u));
@@ -405,7 +406,7 @@ export class Agent {
     }
     if (out.length === 0 && !this.lastApplyFailed) return;
     try {
-      await this.dataplane.flush();
+      const m = await this.dataplane.flush();
       if (this.lastApplyFailed) this.log.info('dataplane apply recovered');
       this.lastApplyFailed = false;
       if (!this.dataplaneInSync && this.dataplane.state.inSync) {
@@ -417,6 +418,11 @@ export class Agent {
             seconds: secs,
             endpoints: this.dataplane.state.workloadEndpoints.size,
             policies: this.dataplane.state.policies.size,
+            graphFlushMs: Math.round(flushMs),
+            updates: out.length,
+            applyMs: Math.round(m.applyMs),
+            renderMs: Math.round(m.renderMs),
+            nftMs: Math.round(m.nftMs),
           },
           'dataplane in sync',
         );

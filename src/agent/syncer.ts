@@ -104,6 +104,8 @@ export class Syncer {
   private wake: (() => void) | undefined;
   private done: Promise<void> | undefined;
   private sentInSync = false;
+  /** what the last relist cost, for the agent's log */
+  lastResync: Readonly<Record<string, number>> = {};
 
   constructor(
     private readonly backend: Backend,
@@ -134,9 +136,20 @@ export class Syncer {
       try {
         this.cb.onStatus('resync');
         this.cb.onResyncStarted();
+        const t0 = performance.now();
         const listed = await this.backend.list(SYNC_PREFIX);
         if (this.stopped) return;
-        this.cb.onUpdates(this.replay(listed.items));
+        const t1 = performance.now();
+        const updates = this.replay(listed.items);
+        const t2 = performance.now();
+        this.cb.onUpdates(updates);
+        this.lastResync = {
+          keys: listed.items.length,
+          updates: updates.length,
+          listMs: Math.round(t1 - t0),
+          decodeMs: Math.round(t2 - t1),
+          calcMs: Math.round(performance.now() - t2),
+        };
         if (!this.sentInSync) {
           this.sentInSync = true;
           this.cb.onInSync();
