@@ -170,21 +170,24 @@ export async function up(opts: UpOptions): Promise<LabState> {
     p.step(`host ${host.name}: waiting for calico-node to be ready`);
     await waitReady(state, host, opts.agentTimeoutMs ?? 120_000);
   }
+  // Hosts are independent, so each round adds one workload on every host at once.
   for (let j = 0; j < opts.workloads; j++) {
-    for (const [i, host] of state.hosts.entries()) {
-      const role = DEFAULT_ROLES[j % DEFAULT_ROLES.length] as string;
-      const round = Math.floor(j / DEFAULT_ROLES.length);
-      const name = `${role}-${i + 1}${round > 0 ? `-${round + 1}` : ''}`;
-      p.step(`workload demo/${name} on ${host.name}`);
-      await addWorkload(state, {
-        host: host.name,
-        namespace: 'demo',
-        name,
-        labels: { app: role },
-        ports: DEFAULT_PORTS,
-        syncRoutes: false,
-      });
-    }
+    await Promise.all(
+      state.hosts.map(async (host, i) => {
+        const role = DEFAULT_ROLES[j % DEFAULT_ROLES.length] as string;
+        const round = Math.floor(j / DEFAULT_ROLES.length);
+        const name = `${role}-${i + 1}${round > 0 ? `-${round + 1}` : ''}`;
+        p.step(`workload demo/${name} on ${host.name}`);
+        await addWorkload(state, {
+          host: host.name,
+          namespace: 'demo',
+          name,
+          labels: { app: role },
+          ports: DEFAULT_PORTS,
+          syncRoutes: false,
+        });
+      }),
+    );
   }
   p.step('cross-host routes from IPAM block affinities');
   await syncRoutes(state);

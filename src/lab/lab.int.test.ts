@@ -1,0 +1,154 @@
+// The lab end to end, through the real executables: 3 hosts × 3 workloads built with
+// calico-node and the CNI plugin, all-pairs ping and TCP, a policy applied with
+// calicoctl and the resulting matrix compared with the policy engine's own answer
+// (`calicoctl policy matrix`), then `down` must leave nothing behind.
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { LabStatus, ProbeReport } from './index.js';
+import { endpointName } from './index.js';
+import { repoRoot } from './paths.js';
+
+const root = repoRoot();
+const dir = join(mkdtempSync(join(tmpdir(), 'calico-lab-test-')), 'lab');
+const env = { ...process.env, CALICO_LAB_DIR: dir };
+
+function lab(...args: string[]): string {
+  const r = spawnSync(join(root, 'bin', 'calico-lab'), args, { env, encoding: 'utf8' });
+  if (r.status !== 0) {
+    throw new Error(`calico-lab ${args.join(' ')} exited ${r.status}: ${r.stderr}\n${r.stdout}`);
+  }
+  return r.stdout;
+}
+
+function labId(): string {
+  return (JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as { id: string }).id;
+}
+
+function markedProcesses(id: string): number[] {
+  const out: number[] = [];
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      if (readFileSync(`/proc/${p}/environ`, 'latin1').split('\0').includes(`CALICO_LAB_ID=${id}`))
+        out.push(Number(p));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+function namespacesWith(prefix: string): string[] {
+  return execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+    .split('\n')
+    .map((l) => l.split(' ')[0] ?? '')
+    .filter((n) => n.startsWith(prefix));
+}
+
+function connectedSet(report: ProbeReport): string[] {
+  return report.results
+    .filter((r) => r.connected)
+    .map((r) => `${r.from} -> ${r.to}`)
+    .sort();
+}
+
+before(() => {
+  // the lab drives the bundles, so they must match the source under test
+  execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { stdio: 'ignore' });
+});
+
+after(() => {
+  if (existsSync(join(dir, 'state.json')))
+    spawnSync(join(root, 'bin', 'calico-lab'), ['down'], { env });
+});
+
+test('3 hosts × 3 workloads: connectivity, policy enforced as the policy engine says, clean down', {
+  timeout: 600_000,
+}, async () => {
+  lab('up', '--hosts', '3', '--workloads', '3', '--quiet');
+  const prefix = `cl${labId()}-`;
+  const status = JSON.parse(lab('status', '-o', 'json')) as LabStatus;
+  assert.deepEqual(
+    status.hosts.map((h) => [h.name, h.agentRunning]),
+    [
+      ['host1', true],
+      ['host2', true],
+      ['host3', true],
+    ],
+  );
+  assert.equal(status.workloads.length, 9);
+  for (const w of status.workloads) {
+    assert.match(w.address ?? '', /^10\.251\./);
+    assert.match(w.interface, /^cali[0-9a-f]{11}$/);
+  }
+  assert.equal(status.env.DATASTORE_TYPE, 'embedded');
+
+  const ping = JSON.parse(lab('probe', '--protocol', 'icmp', '-o', 'json')) as ProbeReport;
+  assert.equal(ping.results.length, 72);
+  assert.deepEqual(
+    ping.results.filter((r) => !r.connected),
+    [],
+  );
+  const tcp = JSON.parse(lab('probe', '-o', 'json')) as ProbeReport;
+  assert.equal(tcp.results.length, 72);
+  assert.deepEqual(
+    tcp.results.filter((r) => !r.connected),
+    [],
+  );
+  const udp = JSON.parse(lab('probe', '--protocol', 'udp', '-o', 'json')) as ProbeReport;
+  assert.deepEqual(
+    udp.results.filter((r) => !r.connected),
+    [],
+  );
+
+  const ctlEnv = { ...process.env, ...status.env };
+  execFileSync(
+    join(root, 'bin', 'calicoctl'),
+    ['apply', '-f', join(root, 'examples', 'lab', 'policy.yaml')],
+    {
+      env: ctlEnv,
+    },
+  );
+  const oracle = JSON.parse(
+    execFileSync(
+      join(root, 'bin', 'calicoctl'),
+      ['policy', 'matrix', '--protocol', 'TCP', '--port', '80', '-o', 'json'],
+      { env: ctlEnv, encoding: 'utf8' },
+    ),
+  ) as { results: { from: string; to: string; verdict: string }[] };
+  // the policy engine names endpoints namespace/endpoint-name; the lab namespace/pod
+  const byEndpoint = new Map(
+    status.workloads.map((w) => [
+      `${w.namespace}/${endpointName(w.host, w.name)}`,
+      `${w.namespace}/${w.name}`,
+    ]),
+  );
+  const expected = oracle.results
+    .filter((r) => r.verdict === 'Allow')
+    .map((r) => `${byEndpoint.get(r.from)} -> ${byEndpoint.get(r.to)}`)
+    .sort();
+  assert.equal(oracle.results.length, 72);
+  assert.ok(
+    expected.length > 0 && expected.length < 72,
+    'the policy allows some flows and denies others',
+  );
+
+  // the agents program the policy asynchronously: give them a bounded while to converge
+  let got: string[] = [];
+  const deadline = Date.now() + 90_000;
+  do {
+    got = connectedSet(JSON.parse(lab('probe', '-o', 'json')) as ProbeReport);
+    if (JSON.stringify(got) === JSON.stringify(expected)) break;
+  } while (Date.now() < deadline);
+  assert.deepEqual(got, expected);
+
+  const id = labId();
+  lab('down');
+  assert.deepEqual(namespacesWith(prefix), []);
+  assert.deepEqual(markedProcesses(id), []);
+  assert.equal(existsSync(dir), false);
+});
