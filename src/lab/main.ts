@@ -195,5 +195,10 @@ program
 program.parseAsync(process.argv).catch((err: unknown) => {
   const msg = err instanceof Error ? err.message : String(err);
   process.stderr.write(`calico-lab: ${msg}\n`);
+  if (process.argv[2] === 'up' && !(err instanceof LabError && err.code === 'LAB_EXISTS')) {
+    process.stderr.write(
+      'calico-lab: the partly built lab stays for inspection; remove it with: calico-lab down\n',
+    );
+  }
   process.exitCode = 1;
 });
