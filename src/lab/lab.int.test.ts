@@ -3,7 +3,7 @@
 // calicoctl and the resulting matrix compared with the policy engine's own answer
 // (`calicoctl policy matrix`), then `down` must leave nothing behind.
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -151,4 +151,53 @@ test('3 hosts × 3 workloads: connectivity, policy enforced as the policy engine
   assert.deepEqual(namespacesWith(prefix), []);
   assert.deepEqual(markedProcesses(id), []);
   assert.equal(existsSync(dir), false);
+});
+
+test('down after an up killed half way removes everything it had made', {
+  timeout: 300_000,
+}, async () => {
+  const crashDir = join(mkdtempSync(join(tmpdir(), 'calico-lab-crash-')), 'lab');
+  const crashEnv = { ...process.env, CALICO_LAB_DIR: crashDir };
+  const child = spawn(
+    join(root, 'bin', 'calico-lab'),
+    ['up', '--hosts', '2', '--workloads', '2', '-q'],
+    {
+      env: crashEnv,
+      stdio: 'ignore',
+    },
+  );
+  const exited = new Promise((r) => child.on('close', r));
+  // kill it once both agents are running, so processes and namespaces exist
+  const state = () => {
+    try {
+      return JSON.parse(readFileSync(join(crashDir, 'state.json'), 'utf8')) as {
+        id: string;
+        prefix: string;
+        hosts: { agentPid?: number }[];
+      };
+    } catch {
+      return undefined;
+    }
+  };
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    const s = state();
+    if (s !== undefined && s.hosts.length === 2 && s.hosts.every((h) => h.agentPid !== undefined))
+      break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  child.kill('SIGKILL');
+  await exited;
+  const s = state();
+  assert.ok(s !== undefined);
+  assert.ok(namespacesWith(s.prefix).length >= 3, 'the killed up had made namespaces');
+  assert.ok(markedProcesses(s.id).length >= 2, 'the killed up had started agents');
+  const r = spawnSync(join(root, 'bin', 'calico-lab'), ['down'], {
+    env: crashEnv,
+    encoding: 'utf8',
+  });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(namespacesWith(s.prefix), []);
+  assert.deepEqual(markedProcesses(s.id), []);
+  assert.equal(existsSync(crashDir), false);
 });
