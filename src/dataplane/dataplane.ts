@@ -76,8 +76,11 @@ export class Dataplane {
   readonly routes: RouteTable;
   private readonly renderer: Renderer;
   private readonly nft: NftTable;
-  private dirtySets = new Set<string>();
+  private dirty = newDirty();
+  /** the next render re-renders every IP set (first flush, a failed flush, forced resync) */
   private allSetsDirty = true;
+  /** the next render walks the whole state (config, host endpoints or pools changed) */
+  private walkAll = true;
   private routesDirty = true;
   private readonly configuredIfs = new Set<string>();
   private globalsDone = false;
@@ -120,13 +123,33 @@ export class Dataplane {
       case 'ipSetUpdate':
       case 'ipSetDelta':
       case 'ipSetRemove':
-        this.dirtySets.add(update.id);
+        this.dirty.sets.add(update.id);
+        break;
+      case 'policyUpdate':
+        this.dirty.policies.add(update.policy.id);
+        break;
+      case 'policyRemove':
+        this.dirty.policies.add(update.id);
+        break;
+      case 'profileUpdate':
+        this.dirty.profiles.add(update.profile.id);
+        break;
+      case 'profileRemove':
+        this.dirty.profiles.add(update.id);
+        break;
+      case 'workloadEndpointUpdate':
+        this.dirty.endpoints.add(update.endpoint.id);
+        break;
+      case 'workloadEndpointRemove':
+        this.dirty.endpoints.add(update.id);
         break;
       case 'routeUpdate':
       case 'routeRemove':
         this.routesDirty = true;
         this.syncRoute(update.type === 'routeUpdate' ? update.route.dst : update.dst);
         break;
+      default:
+        this.walkAll = true;
     }
   }
 
@@ -178,16 +201,22 @@ export class Dataplane {
     const table = async () => {
       if (!inSync) return;
       const r0 = performance.now();
-      const rendered = this.renderer.render(
-        this.state,
-        this.allSetsDirty ? undefined : this.dirtySets,
-      );
-      this.dirtySets = new Set();
+      // A change is rendered on top of the previous render when it can be; the full walk
+      // (still cached per object) is for the first flush, structural changes and recovery.
+      const changes =
+        this.allSetsDirty || this.walkAll
+          ? undefined
+          : this.renderer.renderChanges(this.state, this.dirty);
+      const rendered =
+        changes?.table ??
+        this.renderer.render(this.state, this.allSetsDirty ? undefined : this.dirty.sets);
+      this.dirty = newDirty();
       this.allSetsDirty = false;
+      this.walkAll = false;
       const r1 = performance.now();
       renderMs = r1 - r0;
       try {
-        nftResult = await this.nft.sync(rendered);
+        nftResult = await this.nft.sync(rendered, changes);
         nftMs = performance.now() - r1;
       } catch (e) {
         // the sets we consumed as dirty were not programmed: recompute them all next time
@@ -261,6 +290,15 @@ export class Dataplane {
     await this.queue;
     await this.nft.delete();
   }
+}
+
+function newDirty() {
+  return {
+    endpoints: new Set<string>(),
+    policies: new Set<string>(),
+    profiles: new Set<string>(),
+    sets: new Set<string>(),
+  };
 }
 
 function zeroCounts(): TableCounts {

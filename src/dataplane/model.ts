@@ -112,6 +112,13 @@ function sameRules(a: readonly string[], b: readonly string[]): boolean {
 /** Above this many elements a changed set is patched element-wise instead of refilled. */
 const REFILL_LIMIT = 20000;
 
+/** The names (per kind) that may differ between two tables; anything else is equal. */
+export interface TouchedNames {
+  readonly chains: ReadonlySet<string>;
+  readonly sets: ReadonlySet<string>;
+  readonly maps: ReadonlySet<string>;
+}
+
 export interface Delta {
   /** nft script, empty when nothing changed */
   script: string;
@@ -126,8 +133,17 @@ export interface Delta {
  * set elements are deleted before overlapping ones are added, and chains are flushed
  * (dropping their jumps) before any chain or set they referenced is deleted.
  */
-export function diffTables(from: RenderedTable, to: RenderedTable): Delta {
+export function diffTables(from: RenderedTable, to: RenderedTable, touched?: TouchedNames): Delta {
   const T = `${TABLE_FAMILY} ${to.name}`;
+  // With `touched`, only those names can differ: walking them instead of the whole
+  // table keeps a one-workload change from costing a pass over thousands of sets.
+  const pick = <V>(a: ReadonlyMap<string, V>, names: ReadonlySet<string> | undefined) =>
+    names ? [...names].flatMap((n): [string, V][] => (a.has(n) ? [[n, a.get(n)!]] : [])) : a;
+  const gone = <V>(
+    a: ReadonlyMap<string, V>,
+    b: ReadonlyMap<string, unknown>,
+    names: ReadonlySet<string> | undefined,
+  ) => [...(names ?? a.keys())].filter((n) => a.has(n) && !b.has(n));
   const head: string[] = [];
   const elems: string[] = [];
   const mapElems: string[] = [];
@@ -135,7 +151,7 @@ export function diffTables(from: RenderedTable, to: RenderedTable): Delta {
   const tail: string[] = [];
   let needsFull = false;
 
-  for (const [name, s] of to.sets) {
+  for (const [name, s] of pick(to.sets, touched?.sets)) {
     const old = from.sets.get(name);
     if (!old) {
       head.push(`add set ${T} ${name} ${setDecl(s, true)}`);
@@ -160,7 +176,7 @@ export function diffTables(from: RenderedTable, to: RenderedTable): Delta {
       if (added.length > 0) elems.push(`add element ${T} ${name} { ${added.join(', ')} }`);
     }
   }
-  for (const [name, c] of to.chains) {
+  for (const [name, c] of pick(to.chains, touched?.chains)) {
     const old = from.chains.get(name);
     if (!old) {
       head.push(c.hook ? `add chain ${T} ${name} { ${c.hook} }` : `add chain ${T} ${name}`);
@@ -175,7 +191,7 @@ export function diffTables(from: RenderedTable, to: RenderedTable): Delta {
     fills.push(`flush chain ${T} ${name}`);
     for (const r of c.rules) fills.push(`add rule ${T} ${name} ${r}`);
   }
-  for (const [name, m] of to.maps) {
+  for (const [name, m] of pick(to.maps, touched?.maps)) {
     const old = from.maps.get(name);
     if (!old) {
       head.push(`add map ${T} ${name} ${mapDecl(m)}`);
@@ -205,11 +221,11 @@ export function diffTables(from: RenderedTable, to: RenderedTable): Delta {
       if (m.elements.size > 0) mapElems.push(`add map ${T} ${name} ${mapDecl(m)}`);
     }
   }
-  const removedChains = [...from.chains.keys()].filter((n) => !to.chains.has(n));
+  const removedChains = gone(from.chains, to.chains, touched?.chains);
   for (const n of removedChains) tail.push(`flush chain ${T} ${n}`);
   for (const n of removedChains) tail.push(`delete chain ${T} ${n}`);
-  for (const n of from.maps.keys()) if (!to.maps.has(n)) tail.push(`delete map ${T} ${n}`);
-  for (const n of from.sets.keys()) if (!to.sets.has(n)) tail.push(`delete set ${T} ${n}`);
+  for (const n of gone(from.maps, to.maps, touched?.maps)) tail.push(`delete map ${T} ${n}`);
+  for (const n of gone(from.sets, to.sets, touched?.sets)) tail.push(`delete set ${T} ${n}`);
 
   // Map elements pointing at deleted chains must go before the fills that might be the
   // last other references; new chains must exist before map elements point at them.

@@ -2,7 +2,13 @@
 // first sync (and as the repair of last resort), small incremental transactions after,
 // and an occasional read-back that detects drift without listing on every change.
 import { execTool, inNetns, ToolError } from './exec.js';
-import { diffTables, type RenderedTable, serializeFull, TABLE_FAMILY } from './model.js';
+import {
+  diffTables,
+  type RenderedTable,
+  serializeFull,
+  TABLE_FAMILY,
+  type TouchedNames,
+} from './model.js';
 
 export interface NftTableOptions {
   netns?: string;
@@ -66,9 +72,20 @@ export class NftTable {
     }
   }
 
-  async sync(desired: RenderedTable): Promise<SyncResult> {
+  /**
+   * Brings the kernel to `desired`. `changes` says which names differ from `base`; it is
+   * used only when `base` is what we last programmed, otherwise the whole table is diffed.
+   */
+  async sync(
+    desired: RenderedTable,
+    changes?: { base: RenderedTable; touched: TouchedNames },
+  ): Promise<SyncResult> {
     if (this.forceFull || !this.programmed) return this.full(desired, 0);
-    const delta = diffTables(this.programmed, desired);
+    const delta = diffTables(
+      this.programmed,
+      desired,
+      changes?.base === this.programmed ? changes.touched : undefined,
+    );
     if (delta.needsFull) return this.full(desired, 0);
     if (delta.script === '') {
       this.programmed = desired;

@@ -164,6 +164,32 @@ function failsafeRules(ports: readonly FailsafePort[], dir: 'in' | 'out'): strin
   return out;
 }
 
+/** Names in a rendered table that may differ from the previous render. */
+export interface Touched {
+  readonly chains: Set<string>;
+  readonly sets: Set<string>;
+  readonly maps: Set<string>;
+}
+
+/** What changed in the DesiredState since the previous render, by object id. */
+export interface DirtyKeys {
+  readonly endpoints: ReadonlySet<string>;
+  readonly policies: ReadonlySet<string>;
+  readonly profiles: ReadonlySet<string>;
+  readonly sets: ReadonlySet<string>;
+}
+
+/** A workload endpoint's share of the last render. */
+interface EndpointRecord {
+  readonly iface: string;
+  /** the endpoint's own chains (none when admin down or shadowed by another endpoint) */
+  readonly chains: readonly string[];
+  /** `pol:<id>` / `pro:<id>` of the policies and profiles its chains refer to */
+  readonly refs: readonly string[];
+}
+
+const WL_MAPS = [MAP.wlSource, MAP.fromWl, MAP.toWl] as const;
+
 export interface TierRenderOptions {
   dir: 'in' | 'out';
   /** profiles to run after the tiers; undefined = none (forward/untracked/preDNAT chains) */
@@ -187,6 +213,19 @@ export class Renderer {
   private cfgSource: object | undefined;
   private cfg: RenderConfig | undefined;
 
+  // The last render and the indexes that let renderChanges() touch only what a change
+  // concerns; render() rebuilds all of them.
+  private last: { table: RenderedTable; cfg: RenderConfig } | undefined;
+  private endpoints = new Map<string, EndpointRecord>();
+  /** `pol:<id>` / `pro:<id>` → endpoint ids whose chains refer to it */
+  private users = new Map<string, Set<string>>();
+  private ifaceUsers = new Map<string, Set<string>>();
+  /** set id → owner (`pol:<id>` / `pro:<id>`) → the role the owner's rules use it in */
+  private setRefs = new Map<string, Map<string, SetRole>>();
+  private ownerRefs = new Map<string, ReadonlyMap<string, SetRole>>();
+  private renderedPolicies = new Set<string>();
+  private renderedProfiles = new Set<string>();
+
   constructor(readonly tableName = TABLE_NAME) {}
 
   config(state: DesiredState): RenderConfig {
@@ -209,46 +248,267 @@ export class Renderer {
     const maps = new Map<string, NftMap>();
     const refs = new Map<string, SetRole>();
 
+    this.setRefs = new Map();
+    this.ownerRefs = new Map();
+    this.renderedPolicies = new Set(state.policies.keys());
+    this.renderedProfiles = new Set(state.profiles.keys());
     for (const p of state.policies.values()) {
-      let cached = this.policyCache.get(p);
-      if (!cached || cached.cfg !== cfg) {
-        const r = new Map<string, SetRole>();
-        cached = {
-          cfg,
-          refs: r,
-          chains: [
-            [chain.policyIn(p.id), ruleChain(p.inbound, p.id, 'policy', cfg, r)],
-            [chain.policyOut(p.id), ruleChain(p.outbound, p.id, 'policy', cfg, r)],
-          ],
-        };
-        this.policyCache.set(p, cached);
-      }
+      const cached = this.policyRules(p, cfg);
       for (const [n, c] of cached.chains) chains.set(n, c);
       for (const [id, role] of cached.refs) refs.set(id, role);
+      this.setOwnerRefs(`pol:${p.id}`, cached.refs);
     }
     for (const p of state.profiles.values()) {
-      let cached = this.profileCache.get(p);
-      if (!cached || cached.cfg !== cfg) {
-        const r = new Map<string, SetRole>();
-        cached = {
-          cfg,
-          refs: r,
-          chains: [
-            [chain.profileIn(p.id), ruleChain(p.inbound, p.id, 'profile', cfg, r)],
-            [chain.profileOut(p.id), ruleChain(p.outbound, p.id, 'profile', cfg, r)],
-          ],
-        };
-        this.profileCache.set(p, cached);
-      }
+      const cached = this.profileRules(p, cfg);
       for (const [n, c] of cached.chains) chains.set(n, c);
       for (const [id, role] of cached.refs) refs.set(id, role);
+      this.setOwnerRefs(`pro:${p.id}`, cached.refs);
     }
 
     this.renderIpSets(state, refs, sets, dirtySets, cfg);
     this.renderWorkloads(state, cfg, chains, maps, sets);
     const stars = this.renderHostEndpoints(state, cfg, chains, maps, sets);
     this.renderBaseChains(state, cfg, chains, sets, stars);
-    return { name: this.tableName, chains, sets, maps };
+    const table = { name: this.tableName, chains, sets, maps };
+    this.last = { table, cfg };
+    return table;
+  }
+
+  private policyRules(p: PolicyProgram, cfg: RenderConfig): CachedRules {
+    let cached = this.policyCache.get(p);
+    if (!cached || cached.cfg !== cfg) {
+      const r = new Map<string, SetRole>();
+      cached = {
+        cfg,
+        refs: r,
+        chains: [
+          [chain.policyIn(p.id), ruleChain(p.inbound, p.id, 'policy', cfg, r)],
+          [chain.policyOut(p.id), ruleChain(p.outbound, p.id, 'policy', cfg, r)],
+        ],
+      };
+      this.policyCache.set(p, cached);
+    }
+    return cached;
+  }
+
+  private profileRules(p: ProfileProgram, cfg: RenderConfig): CachedRules {
+    let cached = this.profileCache.get(p);
+    if (!cached || cached.cfg !== cfg) {
+      const r = new Map<string, SetRole>();
+      cached = {
+        cfg,
+        refs: r,
+        chains: [
+          [chain.profileIn(p.id), ruleChain(p.inbound, p.id, 'profile', cfg, r)],
+          [chain.profileOut(p.id), ruleChain(p.outbound, p.id, 'profile', cfg, r)],
+        ],
+      };
+      this.profileCache.set(p, cached);
+    }
+    return cached;
+  }
+
+  /** Records which sets `owner` refers to; returns the set ids whose referrers changed. */
+  private setOwnerRefs(owner: string, refs: ReadonlyMap<string, SetRole> | undefined): string[] {
+    const old = this.ownerRefs.get(owner);
+    if (old === refs) return [];
+    const changed: string[] = [];
+    if (old)
+      for (const id of old.keys()) {
+        const m = this.setRefs.get(id);
+        m?.delete(owner);
+        if (m?.size === 0) this.setRefs.delete(id);
+        changed.push(id);
+      }
+    if (refs && refs.size > 0) {
+      this.ownerRefs.set(owner, refs);
+      for (const [id, role] of refs) {
+        let m = this.setRefs.get(id);
+        if (!m) {
+          m = new Map();
+          this.setRefs.set(id, m);
+        }
+        m.set(owner, role);
+        changed.push(id);
+      }
+    } else this.ownerRefs.delete(owner);
+    return changed;
+  }
+
+  /**
+   * Renders only what `dirty` names, on top of the previous render: the per-change cost
+   * is proportional to the change, not to the table. Returns the new table and the names
+   * that may differ, or undefined when the change needs a full render (no previous
+   * render, config or host endpoints involved, two endpoints sharing an interface).
+   */
+  renderChanges(
+    state: DesiredState,
+    dirty: DirtyKeys,
+  ): { table: RenderedTable; touched: Touched; base: RenderedTable } | undefined {
+    const last = this.last;
+    if (!last) return undefined;
+    const cfg = this.config(state);
+    if (cfg !== last.cfg) return undefined;
+    // Host endpoint chains embed policy and profile jumps (and untracked/preDNAT copies);
+    // they are rare enough to take the full path.
+    if (state.hostEndpoints.size > 0 && (dirty.policies.size > 0 || dirty.profiles.size > 0))
+      return undefined;
+
+    // Endpoints whose chains must be re-rendered: the dirty ones, and users of a policy
+    // or profile that appeared or disappeared (a missing one renders as a drop).
+    const eps = new Set(dirty.endpoints);
+    for (const id of dirty.policies)
+      if (this.renderedPolicies.has(id) !== state.policies.has(id))
+        for (const e of this.users.get(`pol:${id}`) ?? []) eps.add(e);
+    for (const id of dirty.profiles)
+      if (this.renderedProfiles.has(id) !== state.profiles.has(id))
+        for (const e of this.users.get(`pro:${id}`) ?? []) eps.add(e);
+    for (const id of eps) {
+      const ifaces = [
+        this.endpoints.get(id)?.iface,
+        state.workloadEndpoints.get(id)?.interfaceName,
+      ];
+      for (const i of ifaces) {
+        if (i === undefined) continue;
+        const u = this.ifaceUsers.get(i);
+        if (u && (u.size > 1 || !u.has(id))) return undefined;
+      }
+    }
+
+    const chains = new Map(last.table.chains);
+    const sets = new Map(last.table.sets);
+    const maps = new Map(last.table.maps);
+    const touched: Touched = { chains: new Set(), sets: new Set(), maps: new Set() };
+    const setIds = new Set(dirty.sets);
+
+    const owners = (
+      ids: ReadonlySet<string>,
+      prefix: 'pol' | 'pro',
+      programs: ReadonlyMap<string, PolicyProgram | ProfileProgram>,
+      rendered: Set<string>,
+    ) => {
+      for (const id of ids) {
+        const p = programs.get(id);
+        const names =
+          prefix === 'pol'
+            ? [chain.policyIn(id), chain.policyOut(id)]
+            : [chain.profileIn(id), chain.profileOut(id)];
+        for (const n of names) {
+          chains.delete(n);
+          touched.chains.add(n);
+        }
+        let refs: ReadonlyMap<string, SetRole> | undefined;
+        if (p) {
+          const cached =
+            prefix === 'pol'
+              ? this.policyRules(p as PolicyProgram, cfg)
+              : this.profileRules(p as ProfileProgram, cfg);
+          for (const [n, c] of cached.chains) chains.set(n, c);
+          refs = cached.refs;
+          rendered.add(id);
+        } else rendered.delete(id);
+        for (const s of this.setOwnerRefs(`${prefix}:${id}`, refs)) setIds.add(s);
+      }
+    };
+    owners(dirty.policies, 'pol', state.policies, this.renderedPolicies);
+    owners(dirty.profiles, 'pro', state.profiles, this.renderedProfiles);
+
+    for (const id of setIds) {
+      const s = state.ipSets.get(id);
+      const role = s ? s.type : this.setRefs.get(id)?.values().next().value;
+      const names = [ipSetName(id, 4), ipSetName(id, 6)];
+      for (const n of names) {
+        sets.delete(n);
+        touched.sets.add(n);
+      }
+      if (role === undefined) {
+        this.setCache.delete(id);
+        continue;
+      }
+      const cached = this.buildSet(role, s?.members);
+      this.setCache.set(id, cached);
+      sets.set(names[0]!, cached.v4);
+      if (cfg.ipv6) sets.set(names[1]!, cached.v6);
+    }
+
+    if (eps.size > 0) {
+      const elements = WL_MAPS.map(
+        (m) => new Map((last.table.maps.get(m)?.elements ?? new Map()) as Map<string, string>),
+      ) as [Map<string, string>, Map<string, string>, Map<string, string>];
+      let downChanged = false;
+      for (const id of eps) {
+        const old = this.endpoints.get(id);
+        if (old) {
+          const key = quoteString(old.iface, 15);
+          if (elements[1].get(key) === 'drop') downChanged = true;
+          for (const e of elements) e.delete(key);
+          for (const n of old.chains) {
+            chains.delete(n);
+            touched.chains.add(n);
+          }
+          this.forgetEndpoint(id, old);
+        }
+        const ep = state.workloadEndpoints.get(id);
+        if (!ep) continue;
+        const rec = this.renderEndpoint(state, cfg, ep, elements, chains);
+        if (!ep.adminUp) downChanged = true;
+        for (const n of rec.chains) touched.chains.add(n);
+        this.recordEndpoint(ep.id, rec);
+      }
+      WL_MAPS.forEach((m, i) => {
+        maps.set(m, { type: 'ifname : verdict', elements: elements[i]! });
+        touched.maps.add(m);
+      });
+      if (downChanged) {
+        const down = [...elements[1]].filter(([, v]) => v === 'drop').map(([k]) => k);
+        sets.set(SETS.downIfs, { type: 'ifname', interval: false, elements: down.sort() });
+        touched.sets.add(SETS.downIfs);
+      }
+    }
+
+    const table = { name: this.tableName, chains, sets, maps };
+    this.last = { table, cfg };
+    return { table, touched, base: last.table };
+  }
+
+  private buildSet(role: SetRole | IpSetType, members: ReadonlySet<string> | undefined): CachedSet {
+    const m = members ?? new Set<string>();
+    const el = role === 'net' ? netElements : ipPortElements;
+    return {
+      members: m.size,
+      v4: { ...setType(role, 4), elements: el(m, 4) },
+      v6: { ...setType(role, 6), elements: el(m, 6) },
+    };
+  }
+
+  private recordEndpoint(id: string, rec: EndpointRecord): void {
+    this.endpoints.set(id, rec);
+    let u = this.ifaceUsers.get(rec.iface);
+    if (!u) {
+      u = new Set();
+      this.ifaceUsers.set(rec.iface, u);
+    }
+    u.add(id);
+    for (const r of rec.refs) {
+      let s = this.users.get(r);
+      if (!s) {
+        s = new Set();
+        this.users.set(r, s);
+      }
+      s.add(id);
+    }
+  }
+
+  private forgetEndpoint(id: string, rec: EndpointRecord): void {
+    this.endpoints.delete(id);
+    const u = this.ifaceUsers.get(rec.iface);
+    u?.delete(id);
+    if (u?.size === 0) this.ifaceUsers.delete(rec.iface);
+    for (const r of rec.refs) {
+      const s = this.users.get(r);
+      s?.delete(id);
+      if (s?.size === 0) this.users.delete(r);
+    }
   }
 
   private renderIpSets(
@@ -271,13 +531,7 @@ export class Renderer {
         cached.members !== (s?.members.size ?? 0) ||
         cached.v4.type !== setType(role, 4).type;
       if (stale) {
-        const members = s?.members ?? new Set<string>();
-        const el = role === 'net' ? netElements : ipPortElements;
-        cached = {
-          members: members.size,
-          v4: { ...setType(role, 4), elements: el(members, 4) },
-          v6: { ...setType(role, 6), elements: el(members, 6) },
-        };
+        cached = this.buildSet(role, s?.members);
         this.setCache.set(id, cached);
       }
       sets.set(ipSetName(id, 4), cached!.v4);
@@ -350,90 +604,116 @@ export class Renderer {
     maps: Map<string, NftMap>,
     sets: Map<string, NftSet>,
   ): void {
-    const fromWl = new Map<string, string>();
-    const toWl = new Map<string, string>();
-    const source = new Map<string, string>();
-    const down: string[] = [];
-    const clear = C(`meta mark set meta mark & ${hex(~(cfg.marks.accept | cfg.marks.pass) >>> 0)}`);
-    const invalid = cfg.invalidCheck
-      ? [C('ct state invalid counter drop', 'conntrack invalid')]
-      : [];
+    const elements: [Map<string, string>, Map<string, string>, Map<string, string>] = [
+      new Map(),
+      new Map(),
+      new Map(),
+    ];
+    this.endpoints = new Map();
+    this.users = new Map();
+    this.ifaceUsers = new Map();
     const eps = [...state.workloadEndpoints.values()].sort((a, b) =>
       a.interfaceName < b.interfaceName ? -1 : a.interfaceName > b.interfaceName ? 1 : 0,
     );
-    for (const ep of eps) {
-      const key = quoteString(ep.interfaceName, 15);
-      if (fromWl.has(key)) continue; // two endpoints on one interface: the first (by id order) wins
-      if (!ep.adminUp) {
-        fromWl.set(key, 'drop');
-        toWl.set(key, 'drop');
-        source.set(key, 'drop');
-        down.push(key);
-        continue;
-      }
-      const fw = chain.fromWorkload(ep.interfaceName);
-      const tw = chain.toWorkload(ep.interfaceName);
-      const sp = chain.spoof(ep.interfaceName);
-      fromWl.set(key, `goto ${fw}`);
-      toWl.set(key, `goto ${tw}`);
-      source.set(key, `goto ${sp}`);
-      // Endpoint chains depend on the endpoint, the config and which referenced policies
-      // and profiles exist; re-rendering all of them on every flush would dominate a
-      // one-workload change.
-      const presence = this.presence(state, ep.tiers, ep.profileIds);
-      let cached = this.endpointCache.get(ep);
-      if (!cached || cached.cfg !== cfg || cached.presence !== presence) {
-        const egressExtras: string[] = [];
-        if (!cfg.allowIpipFromWorkloads)
-          egressExtras.push(C('meta l4proto 4 counter drop', 'IPIP from workload'));
-        if (!cfg.allowVxlanFromWorkloads)
-          egressExtras.push(C(`udp dport ${cfg.vxlanPort} counter drop`, 'VXLAN from workload'));
-        cached = {
-          cfg,
-          presence,
-          chains: [
-            [sp, { rules: this.spoofRules(ep, cfg) }],
-            [
-              fw,
-              {
-                rules: [
-                  ...invalid,
-                  clear,
-                  ...egressExtras,
-                  ...this.tierRules(state, cfg, ep.tiers, {
-                    dir: 'out',
-                    profiles: ep.profileIds,
-                    onAccept: 'return',
-                    final: C('counter drop', `${ep.id} egress: no profile accepted`),
-                  }),
-                ],
-              },
-            ],
-            [
-              tw,
-              {
-                rules: [
-                  ...invalid,
-                  clear,
-                  ...this.tierRules(state, cfg, ep.tiers, {
-                    dir: 'in',
-                    profiles: ep.profileIds,
-                    onAccept: 'return',
-                    final: C('counter drop', `${ep.id} ingress: no profile accepted`),
-                  }),
-                ],
-              },
-            ],
-          ],
-        };
-        this.endpointCache.set(ep, cached);
-      }
-      for (const [n, c] of cached.chains) chains.set(n, c);
-    }
-    maps.set(MAP.wlSource, { type: 'ifname : verdict', elements: source });
-    maps.set(MAP.fromWl, { type: 'ifname : verdict', elements: fromWl });
-    maps.set(MAP.toWl, { type: 'ifname : verdict', elements: toWl });
+    for (const ep of eps)
+      this.recordEndpoint(ep.id, this.renderEndpoint(state, cfg, ep, elements, chains));
+    WL_MAPS.forEach((m, i) => {
+      maps.set(m, { type: 'ifname : verdict', elements: elements[i]! });
+    });
+    const down = [...elements[1]].filter(([, v]) => v === 'drop').map(([k]) => k);
     sets.set(SETS.downIfs, { type: 'ifname', interval: false, elements: down.sort() });
+  }
+
+  /**
+   * One workload's chains into `chains` and its dispatch entries into `elements`
+   * (source, from-workload, to-workload maps).
+   */
+  private renderEndpoint(
+    state: DesiredState,
+    cfg: RenderConfig,
+    ep: WorkloadEndpointState,
+    elements: readonly [Map<string, string>, Map<string, string>, Map<string, string>],
+    chains: Map<string, NftChain>,
+  ): EndpointRecord {
+    const [source, fromWl, toWl] = elements;
+    const refs: string[] = [];
+    for (const t of ep.tiers)
+      for (const p of [...t.ingressPolicies, ...t.egressPolicies]) refs.push(`pol:${p}`);
+    for (const p of ep.profileIds) refs.push(`pro:${p}`);
+    const key = quoteString(ep.interfaceName, 15);
+    // two endpoints on one interface: the first (by id order) wins
+    if (fromWl.has(key)) return { iface: ep.interfaceName, chains: [], refs };
+    if (!ep.adminUp) {
+      fromWl.set(key, 'drop');
+      toWl.set(key, 'drop');
+      source.set(key, 'drop');
+      return { iface: ep.interfaceName, chains: [], refs };
+    }
+    const fw = chain.fromWorkload(ep.interfaceName);
+    const tw = chain.toWorkload(ep.interfaceName);
+    const sp = chain.spoof(ep.interfaceName);
+    fromWl.set(key, `goto ${fw}`);
+    toWl.set(key, `goto ${tw}`);
+    source.set(key, `goto ${sp}`);
+    // Endpoint chains depend on the endpoint, the config and which referenced policies
+    // and profiles exist; re-rendering all of them on every flush would dominate a
+    // one-workload change.
+    const presence = this.presence(state, ep.tiers, ep.profileIds);
+    let cached = this.endpointCache.get(ep);
+    if (!cached || cached.cfg !== cfg || cached.presence !== presence) {
+      const clear = C(
+        `meta mark set meta mark & ${hex(~(cfg.marks.accept | cfg.marks.pass) >>> 0)}`,
+      );
+      const invalid = cfg.invalidCheck
+        ? [C('ct state invalid counter drop', 'conntrack invalid')]
+        : [];
+      const egressExtras: string[] = [];
+      if (!cfg.allowIpipFromWorkloads)
+        egressExtras.push(C('meta l4proto 4 counter drop', 'IPIP from workload'));
+      if (!cfg.allowVxlanFromWorkloads)
+        egressExtras.push(C(`udp dport ${cfg.vxlanPort} counter drop`, 'VXLAN from workload'));
+      cached = {
+        cfg,
+        presence,
+        chains: [
+          [sp, { rules: this.spoofRules(ep, cfg) }],
+          [
+            fw,
+            {
+              rules: [
+                ...invalid,
+                clear,
+                ...egressExtras,
+                ...this.tierRules(state, cfg, ep.tiers, {
+                  dir: 'out',
+                  profiles: ep.profileIds,
+                  onAccept: 'return',
+                  final: C('counter drop', `${ep.id} egress: no profile accepted`),
+                }),
+              ],
+            },
+          ],
+          [
+            tw,
+            {
+              rules: [
+                ...invalid,
+                clear,
+                ...this.tierRules(state, cfg, ep.tiers, {
+                  dir: 'in',
+                  profiles: ep.profileIds,
+                  onAccept: 'return',
+                  final: C('counter drop', `${ep.id} ingress: no profile accepted`),
+                }),
+              ],
+            },
+          ],
+        ],
+      };
+      this.endpointCache.set(ep, cached);
+    }
+    for (const [n, c] of cached.chains) chains.set(n, c);
+    return { iface: ep.interfaceName, chains: [sp, fw, tw], refs };
   }
 
   private spoofRules(ep: WorkloadEndpointState, cfg: RenderConfig): string[] {
