@@ -205,7 +205,7 @@ test('etcd: start-of-day readiness, calicoctl policy within 1 s, kill -9 restart
     flow.kill('SIGTERM');
     await waitFor('flow stats', async () => flowOut.includes('STATS'), 5000, 50);
     console.log(
-      `# restart: ${pings.transmitted} pings sent, ${pings.received} received; flow ${flowOut.trim().split('\n').pop()}`,
+      `# restart: ${samples.n} kernel samples, ${samples.missing} missing; ${pings.transmitted} pings sent, ${pings.received} received; flow ${flowOut.trim().split('\n').pop()}`,
     );
     assert.ok(samples.n > 5, 'the kernel was sampled during the restart');
     assert.equal(samples.missing, 0, 'the table and the policy were present in every sample');
