@@ -33,7 +33,7 @@ step "2. Connectivity before any policy (TCP port 80, real connections between e
 "$LAB" probe
 
 step "3. Policy: frontends → backends → databases only (examples/lab/policy.yaml)"
-sed -n '/^apiVersion/,$p' examples/lab/policy.yaml | head -20
+sed -n '/^apiVersion/,$p' examples/lab/policy.yaml
 "$CTL" apply -f examples/lab/policy.yaml
 "$CTL" get networkpolicy -n demo
 
