@@ -294,15 +294,10 @@ export class Agent {
       const s = fam === 4 ? this.config.ip : this.config.ip6;
       if (s.mode === 'explicit') return s.cidr;
       if (s.mode === 'none') return undefined;
-      // IP6 is only detected when asked for explicitly, as calico-node does
-      if (fam === 6) return undefined;
       return autodetectAddress(fam, this.config.netns, prefixes);
     };
     this.ipv4 = await pick(4);
     this.ipv6 = await pick(6);
-    if (this.config.ip6.mode === 'autodetect' && process.env.IP6 === 'autodetect') {
-      this.ipv6 = await autodetectAddress(6, this.config.netns, prefixes);
-    }
     this.log.info({ ipv4: this.ipv4 ?? null, ipv6: this.ipv6 ?? null }, 'node addresses');
   }
 

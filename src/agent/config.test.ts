@@ -12,6 +12,8 @@ test('defaults follow calico-node', () => {
   const c = loadAgentConfig({ NODENAME: 'n1' });
   assert.equal(c.nodeName, 'n1');
   assert.deepEqual(c.ip, { mode: 'autodetect' });
+  assert.deepEqual(c.ip6, { mode: 'none' });
+  assert.deepEqual(loadAgentConfig({ IP6: 'autodetect' }).ip6, { mode: 'autodetect' });
   assert.equal(c.ipv4PoolCidr, '192.168.0.0/16');
   assert.equal(c.ipv6PoolCidr, undefined);
   assert.equal(c.networkingBackend, 'builtin');

@@ -127,7 +127,8 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConf
   return {
     nodeName,
     ip: parseAddress('IP', env.IP, 4),
-    ip6: parseAddress('IP6', env.IP6, 6),
+    // calico-node detects IPv6 only when asked to: unset IP6 means no IPv6 address
+    ip6: (env.IP6 ?? '').trim() === '' ? { mode: 'none' } : parseAddress('IP6', env.IP6, 6),
     ...(asNumber !== undefined ? { asNumber } : {}),
     ipv4PoolCidr: v4,
     ...(v6 !== undefined ? { ipv6PoolCidr: v6 } : {}),
