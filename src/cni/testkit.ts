@@ -18,13 +18,17 @@ export interface PluginDir {
   cleanup(): void;
 }
 
-/** Bundles calico, calico-ipam and their lazily loaded commands as scripts/build.mjs does. */
-export async function bundlePlugins(): Promise<PluginDir> {
+/**
+ * Bundles calico, calico-ipam and their lazily loaded commands as scripts/build.mjs does
+ * (and, when asked, the node agent as `calico-node.mjs`, run as a process, never imported).
+ */
+export async function bundlePlugins(withAgent = false): Promise<PluginDir> {
   const { build } = await import('esbuild');
   const dir = mkdtempSync(join(tmpdir(), 'ctc-plugins-'));
   try {
     symlinkSync(join(repoRoot, 'node_modules'), join(dir, 'node_modules'), 'dir');
-    const entries = {
+    const entries: Record<string, string> = {
+      ...(withAgent ? { 'calico-node': 'src/agent/main.ts' } : {}),
       calico: 'src/cni/main.ts',
       'calico-ipam': 'src/cni/ipam-main.ts',
       'cni-commands': 'src/cni/commands.ts',
