@@ -92,6 +92,7 @@ test('network config: defaults, Calico keys, labels and ports, error codes', () 
   assert.equal(code({ ...base, mtu: -1 }), 7);
   assert.equal(code({ ...base, args: { cni: { ports: [{ name: 'HTTP', port: 80 }] } } }), 7);
   assert.equal(code({ ...base, log_level: 'loud' }), 7);
+  assert.equal(code({ ...base, datastore_type: 'kubernetes' }), 7);
 });
 
 test('VERSION answers in the requested version; errors keep their code', () => {

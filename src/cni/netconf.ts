@@ -183,6 +183,11 @@ export function parseNetConf(text: string, opts: { requireIpam: boolean }): NetC
   const logLevel = (optStr(raw, 'log_level') ?? 'warning').toLowerCase();
   if (!['debug', 'info', 'warning', 'warn', 'error', 'fatal', 'panic', 'none'].includes(logLevel))
     throw bad(`log_level "${logLevel}" must be debug, info, warning, error or none`);
+  const datastoreType = optStr(raw, 'datastore_type');
+  // Checked here, not only when the store opens, so a bad config is reported as such
+  // before any environment problem (missing netns) is.
+  if (datastoreType !== undefined && !['etcdv3', 'etcd', 'embedded'].includes(datastoreType))
+    throw bad(`datastore_type "${datastoreType}" is not supported; use "etcdv3" or "embedded"`);
   const prev = raw.prevResult;
   if (prev !== undefined && (prev === null || typeof prev !== 'object'))
     throw new CniError(CNI_CODES.DECODE, 'prevResult must be an object');
@@ -190,7 +195,7 @@ export function parseNetConf(text: string, opts: { requireIpam: boolean }): NetC
     cniVersion,
     name,
     type,
-    datastore_type: optStr(raw, 'datastore_type'),
+    datastore_type: datastoreType,
     etcd_endpoints: optStr(raw, 'etcd_endpoints'),
     etcd_ca_cert_file: optStr(raw, 'etcd_ca_cert_file'),
     etcd_cert_file: optStr(raw, 'etcd_cert_file'),
