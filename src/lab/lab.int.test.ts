@@ -4,9 +4,9 @@
 // (`calicoctl policy matrix`), then `down` must leave nothing behind.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { LabStatus, ProbeReport } from './index.js';
 import { endpointName } from './index.js';
@@ -61,9 +61,13 @@ before(() => {
   execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { stdio: 'ignore' });
 });
 
+// temporary parents of the lab directories; `down` removes the lab directories themselves
+const tempDirs: string[] = [dirname(dir)];
+
 after(() => {
   if (existsSync(join(dir, 'state.json')))
     spawnSync(join(root, 'bin', 'calico-lab'), ['down'], { env });
+  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
 });
 
 test('3 hosts × 3 workloads: connectivity, policy enforced as the policy engine says, clean down', {
@@ -157,6 +161,7 @@ test('down after an up killed half way removes everything it had made', {
   timeout: 300_000,
 }, async () => {
   const crashDir = join(mkdtempSync(join(tmpdir(), 'calico-lab-crash-')), 'lab');
+  tempDirs.push(dirname(crashDir));
   const crashEnv = { ...process.env, CALICO_LAB_DIR: crashDir };
   const child = spawn(
     join(root, 'bin', 'calico-lab'),
