@@ -4,7 +4,25 @@ import { Agent } from './agent.js';
 import { loadAgentConfig } from './config.js';
 import { createLogger, pinoLevel } from './log.js';
 
+const USAGE = `Usage: calico-node
+
+calico-node takes no arguments: it is configured by its environment (NODENAME, IP, IP6, AS,
+DATASTORE_TYPE, ETCD_ENDPOINTS, CALICO_DATA_DIR, CALICO_NETNS, FELIX_*; see docs/calico-node.md)
+and runs until SIGTERM or SIGINT. It programs the kernel of the network namespace it runs in,
+or of CALICO_NETNS when that is set.
+`;
+
 async function main(): Promise<number> {
+  // Any argument is a mistake (often "--help"): refuse it rather than start programming the
+  // kernel of whatever namespace we happen to be in.
+  const args = process.argv.slice(2);
+  if (args.length > 0) {
+    const help = args.length === 1 && (args[0] === '--help' || args[0] === '-h');
+    (help ? process.stdout : process.stderr).write(
+      help ? USAGE : `calico-node: unexpected argument "${args[0]}"\n\n${USAGE}`,
+    );
+    return help ? 0 : 2;
+  }
   const log = createLogger(pinoLevel(process.env.FELIX_LOGSEVERITYSCREEN) ?? 'info');
   let agent: Agent;
   try {

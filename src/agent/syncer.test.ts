@@ -22,7 +22,7 @@ test('IPAM keys become the IPAMBlock / BlockAffinity resources the calc graph re
     JSON.stringify({ cidr: '10.0.0.0/26', affinity: 'host:h1', allocations: [] }),
   );
   assert.equal(block?.kind, 'IPAMBlock');
-  assert.equal((block?.spec as { affinity: string }).affinity, 'host:h1');
+  assert.equal((block!.spec as { affinity: string }).affinity, 'host:h1');
   const aff = toResource('/calico/ipam/v2/host/h1/ipv4/block/10.0.0.0-26', '{"state":""}');
   assert.deepEqual(aff?.spec, {
     node: 'h1',

@@ -90,6 +90,8 @@ async function startAgent(state: LabState, host: LabHost): Promise<void> {
     FELIX_PROMETHEUSMETRICSHOST: '127.0.0.1',
     FELIX_PROMETHEUSMETRICSPORT: String(host.metricsPort),
     FELIX_LOGSEVERITYSCREEN: 'info',
+    // keep endpoint status files inside the lab's own directory, so `down` removes them too
+    FELIX_ENDPOINTSTATUSPATHPREFIX: state.dir,
   });
   saveState(state);
 }
