@@ -363,6 +363,15 @@ export class Renderer {
     for (const id of dirty.profiles)
       if (this.renderedProfiles.has(id) !== state.profiles.has(id))
         for (const e of this.users.get(`pro:${id}`) ?? []) eps.add(e);
+    // Two changed endpoints may move onto one interface in the same batch; the previous
+    // render's users cannot show that, so check the new state among the changed ones too.
+    const newIfaces = new Set<string>();
+    for (const id of eps) {
+      const i = state.workloadEndpoints.get(id)?.interfaceName;
+      if (i === undefined) continue;
+      if (newIfaces.has(i)) return undefined;
+      newIfaces.add(i);
+    }
     for (const id of eps) {
       const ifaces = [
         this.endpoints.get(id)?.iface,
