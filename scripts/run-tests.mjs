@@ -43,7 +43,7 @@ if (files.length === 0) {
 }
 console.error(`run-tests: ${files.length} test files`);
 
-const concurrency = process.env.TEST_CONCURRENCY ?? '3';
+const concurrency = process.env.TEST_CONCURRENCY ?? '2';
 const child = spawn(
   process.execPath,
   [
@@ -51,7 +51,7 @@ const child = spawn(
     'tsx',
     '--test',
     `--test-concurrency=${concurrency}`,
-    '--test-timeout=600000',
+    '--test-timeout=1800000',
     '--test-reporter=tap',
     ...files.map((f) => relative(root, f)),
   ],
