@@ -255,9 +255,17 @@ export class NetnsAgent {
     if (r !== 'ok') throw new Error(`listen in ${this.netns} failed: ${r}`);
   }
 
-  /** 'open' = connected/echoed/replied; 'timeout' = silently dropped somewhere. */
+  /**
+   * 'open' = connected/echoed/replied; 'timeout' = silently dropped somewhere.
+   * Without an explicit `timeoutMs`, a first timeout is confirmed by a second, longer
+   * probe: on a loaded CI machine a healthy path can miss one second (scheduling, the
+   * first neighbour resolution), and a test must not read that as a drop. Pass
+   * `timeoutMs` where a quick drop verdict is what the test wants.
+   */
   async probe(p: Probe): Promise<ProbeResult> {
-    const r = await this.request({ ...p, timeoutMs: p.timeoutMs ?? 1000 });
+    let r = await this.request({ ...p, timeoutMs: p.timeoutMs ?? 1000 });
+    if (r === 'timeout' && p.timeoutMs === undefined)
+      r = await this.request({ ...p, timeoutMs: 3000 });
     if (r === 'open' || r === 'refused' || r === 'timeout') return r;
     return 'error';
   }
@@ -382,8 +390,20 @@ export class NetnsLab {
     });
     child.stderr!.resume();
     const closed = new Promise<void>((res) => child.on('close', () => res()));
+    // An interrupt before ping has installed its SIGINT handler kills it silently,
+    // without the summary we need. ping prints its header just before installing the
+    // handler, so wait for the header and then a little longer.
+    const started = new Promise<void>((res) => {
+      const check = () => {
+        if (out.includes('PING')) setTimeout(res, 200);
+      };
+      child.stdout!.on('data', check);
+      void closed.then(() => res());
+      setTimeout(res, 3000).unref();
+    });
     return {
       async stop() {
+        await started;
         child.kill('SIGINT');
         await closed;
         const m = /(\d+) packets transmitted, (\d+) received/.exec(out);
