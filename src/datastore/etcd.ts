@@ -488,6 +488,11 @@ export async function openEtcdBackend(options: EtcdOptions): Promise<EtcdBackend
     faultHandling: {
       watchBackoff: backoff(100, options.maxWatchBackoffMs ?? 1000) as never,
     },
+    // gRPC's default 4 MiB receive limit is below what etcd sends in one message when a
+    // watch replays history (up to 1000 revisions per response, with previous values)
+    // or a list returns many blocks. Over the limit the client drops the stream and
+    // etcd3 reconnects from the same revision, forever; the server is the limit here.
+    grpcOptions: { 'grpc.max_receive_message_length': -1 },
   };
   if (
     options.caFile !== undefined ||
