@@ -294,7 +294,7 @@ describe('calico plugin on the embedded store', () => {
     }
   });
 
-  test('chained with tuning and portmap at 1.0.0, prevResult threaded; DEL in reverse', async () => {
+  test('chained with tuning, portmap and bandwidth at 1.0.0, prevResult threaded; DEL in reverse', async () => {
     const ctr = ns.add('chain');
     const list = {
       cniVersion: '1.0.0',
@@ -303,7 +303,16 @@ describe('calico plugin on the embedded store', () => {
         conf(),
         { type: 'tuning', sysctl: { 'net.core.somaxconn': '512' } },
         { type: 'portmap', snat: false, capabilities: { portMappings: true } },
+        { type: 'bandwidth', capabilities: { bandwidth: true } },
       ],
+    };
+    // bandwidth shapes on the host side of our veth (found through prevResult's
+    // interfaces) and on an ifb device it mirrors the veth's ingress to.
+    const rates = {
+      ingressRate: 8_000_000,
+      ingressBurst: 1_000_000,
+      egressRate: 4_000_000,
+      egressBurst: 1_000_000,
     };
     let prev: Record<string, unknown> | undefined;
     const confs = list.plugins.map((p, i) => ({
@@ -317,6 +326,7 @@ describe('calico plugin on the embedded store', () => {
             },
           }
         : {}),
+      ...(i === 3 ? { runtimeConfig: { bandwidth: rates } } : {}),
     }));
     for (const p of confs) {
       const r = await callPlugin({
@@ -331,9 +341,26 @@ describe('calico plugin on the embedded store', () => {
       ok(r);
       prev = r.json;
     }
-    const final = prev as { ips: { address: string }[]; interfaces: unknown[] };
+    const final = prev as {
+      ips: { address: string }[];
+      interfaces: { name: string; sandbox?: string }[];
+    };
     assert.equal(final.ips.length, 1);
-    assert.equal(final.interfaces.length, 2);
+    // our veth pair, plus the ifb device bandwidth adds for egress shaping
+    assert.equal(final.interfaces.length, 3);
+    const hostVeth = final.interfaces.find((i) => i.name.startsWith('cali'))?.name ?? '';
+    assert.match(hostVeth, /^cali[0-9a-f]{11}$/);
+    const qdiscs = (dev: string) =>
+      execFileSync('ip', ['netns', 'exec', host, 'tc', 'qdisc', 'show', 'dev', dev], {
+        encoding: 'utf8',
+      });
+    assert.match(qdiscs(hostVeth), /qdisc tbf .*rate 8Mbit/);
+    const ifb =
+      final.interfaces.find(
+        (i) => i !== undefined && !i.name.startsWith('cali') && i.sandbox === undefined,
+      )?.name ?? '';
+    assert.ok(ifb !== '', `no ifb device in ${JSON.stringify(final.interfaces)}`);
+    assert.match(qdiscs(ifb), /qdisc tbf .*rate 4Mbit/);
     assert.equal(
       execFileSync('ip', ['netns', 'exec', ctr, 'sysctl', '-n', 'net.core.somaxconn'], {
         encoding: 'utf8',
@@ -362,6 +389,8 @@ describe('calico plugin on the embedded store', () => {
       }),
       /18080/,
     );
+    const links = execFileSync('ip', ['-n', host, '-o', 'link', 'show'], { encoding: 'utf8' });
+    assert.doesNotMatch(links, new RegExp(`${hostVeth}|${ifb}`), 'DEL left an interface behind');
   });
 
   test('host-local as the delegated IPAM plugin, by exec from CNI_PATH', async () => {
