@@ -356,9 +356,8 @@ describe('calico plugin on the embedded store', () => {
       });
     assert.match(qdiscs(hostVeth), /qdisc tbf .*rate 8Mbit/);
     const ifb =
-      final.interfaces.find(
-        (i) => i !== undefined && !i.name.startsWith('cali') && i.sandbox === undefined,
-      )?.name ?? '';
+      final.interfaces.find((i) => !i.name.startsWith('cali') && i.sandbox === undefined)?.name ??
+      '';
     assert.ok(ifb !== '', `no ifb device in ${JSON.stringify(final.interfaces)}`);
     assert.match(qdiscs(ifb), /qdisc tbf .*rate 4Mbit/);
     assert.equal(
