@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
+import { compileMatcher } from './compile.js';
 import {
   evaluateInterpreted,
   fromAst,
@@ -10,6 +11,7 @@ import {
   printSelector,
   type SelectorNode,
 } from './index.js';
+import { COMPILE_AFTER } from './selector.js';
 
 const KEYS = ['a', 'b', 'app', 'x.y/z-1_2', 'contains', 'in', 'constructor', '__proto__'];
 const VALUES = ['', 'a', 'b', 'ab', 'ba', '"', "'", 'x"y', "it's", 'é', '😀', ' ', 'A'];
@@ -83,13 +85,28 @@ describe('selector properties', () => {
       fc.property(tree, fc.array(labels, { maxLength: 8 }), (raw, sets) => {
         const sel = fromAst(raw);
         const reparsed = parseSelector(sel.canonical);
+        const compiled = compileMatcher(sel.ast);
         for (const l of sets) {
           const expected = evaluateInterpreted(sel.ast, l);
+          assert.equal(compiled(l), expected);
           assert.equal(sel.matches(l), expected);
           assert.equal(reparsed.matches(l), expected);
         }
       }),
       { numRuns: RUNS },
+    );
+  });
+
+  test('a selector keeps its verdicts when it switches to the compiled form', () => {
+    fc.assert(
+      fc.property(tree, fc.array(labels, { minLength: 1, maxLength: 8 }), (raw, sets) => {
+        const sel = fromAst(raw);
+        for (let i = 0; i < COMPILE_AFTER + sets.length; i++) {
+          const l = sets[i % sets.length]!;
+          assert.equal(sel.matches(l), evaluateInterpreted(sel.ast, l));
+        }
+      }),
+      { numRuns: 200 },
     );
   });
 

@@ -9,6 +9,7 @@ import {
 } from './ast.js';
 import { compileMatcher, type LabelMatcher } from './compile.js';
 import { selectorId } from './id.js';
+import { evaluateInterpreted } from './interpret.js';
 import { parseAst } from './parser.js';
 import { printSelector } from './printer.js';
 
@@ -24,17 +25,52 @@ export interface Selector {
   matches(labels: Readonly<Record<string, string>>): boolean;
 }
 
+/**
+ * Generating and compiling a matcher (`new Function`) costs as much as a few
+ * thousand interpreted evaluations, and most selectors of a large cluster are
+ * evaluated only a handful of times (a policy against its host's few endpoints, an
+ * IP set against one posting list). So a selector is interpreted until it has been
+ * evaluated this often, then compiled; both forms give the same verdicts.
+ */
+export const COMPILE_AFTER = 512;
+
+/** Lazily derived parts; the selector itself stays frozen. */
+interface Lazy {
+  id: string | undefined;
+  calls: number;
+  compiled: LabelMatcher | undefined;
+}
+
+function lazyMatcher(ast: SelectorNode, lazy: Lazy): LabelMatcher {
+  return (labels) => {
+    const f = lazy.compiled;
+    if (f !== undefined) return f(labels);
+    if (++lazy.calls >= COMPILE_AFTER) lazy.compiled = compileMatcher(ast);
+    return evaluateInterpreted(ast, labels);
+  };
+}
+
 class CompiledSelector implements Selector {
   readonly canonical: string;
-  readonly id: string;
+  declare readonly id: string;
   readonly usesGlobal: boolean;
   readonly matches: LabelMatcher;
 
   constructor(readonly ast: SelectorNode) {
     this.canonical = printSelector(ast);
-    this.id = selectorId(this.canonical);
+    // The id is a SHA-224 of the canonical text, needed only for selectors that
+    // name an IP set: computed on first use.
+    const lazy: Lazy = { id: undefined, calls: 0, compiled: undefined };
+    const canonical = this.canonical;
+    Object.defineProperty(this, 'id', {
+      enumerable: true,
+      get: () => {
+        lazy.id ??= selectorId(canonical);
+        return lazy.id;
+      },
+    });
     this.usesGlobal = containsGlobal(ast);
-    this.matches = compileMatcher(ast);
+    this.matches = lazyMatcher(ast, lazy);
     Object.freeze(this);
   }
 
