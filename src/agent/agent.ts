@@ -25,7 +25,7 @@ import { type AgentConfig, parseDurationMs } from './config.js';
 import { closeServer, listen } from './http.js';
 import { pinoLevel } from './log.js';
 import { AgentMetrics } from './metrics.js';
-import { BuiltinNetworkingPending, type NetworkingBackend, NoNetworking } from './networking.js';
+import { BuiltinNetworking, type NetworkingBackend, NoNetworking } from './networking.js';
 import { endpointStatuses, hostStatusKey, StatusFiles, upInterfaces } from './status.js';
 import { Syncer, type SyncStatus } from './syncer.js';
 
@@ -86,7 +86,13 @@ export class Agent {
     this.networking =
       this.config.networkingBackend === 'none'
         ? new NoNetworking()
-        : new BuiltinNetworkingPending();
+        : new BuiltinNetworking({
+            nodeName: this.config.nodeName,
+            ...(this.config.netns !== undefined ? { netns: this.config.netns } : {}),
+            log: this.log,
+            statusFile: this.config.bgpStatusFile,
+            ...(this.config.bgpHoldTime !== undefined ? { holdTime: this.config.bgpHoldTime } : {}),
+          });
     this.statusFiles = new StatusFiles('/var/run/calico/endpoint-status');
     this.metrics = new AgentMetrics({
       localEndpoints: () =>
@@ -147,6 +153,7 @@ export class Agent {
       onInSync: () => {
         this.log.info({ ...this.syncer?.lastResync }, 'datastore in sync');
         this.graph.onInSync();
+        this.networking.onInSync();
         this.schedule();
       },
       onStatus: (s) => {
@@ -375,6 +382,7 @@ export class Agent {
     const t0 = performance.now();
     this.graph.onUpdates(updates);
     this.metrics.calcTime.observe((performance.now() - t0) / 1000);
+    this.networking.onUpdates(updates);
     this.metrics.updatesProcessed.inc(updates.length);
     this.schedule();
   }
@@ -396,7 +404,7 @@ export class Agent {
     if (out.length > 0) this.metrics.calcTime.observe(flushMs / 1000);
     let endpointsChanged = false;
     for (const u of out) {
-      this.dataplane.apply(this.withOverrides(u));
+      this.dataplane.apply(this.withOverrides(this.withoutBgpRoutes(u)));
       if (u.type.startsWith('workloadEndpoint')) endpointsChanged = true;
     }
     if (out.length === 0 && !this.lastApplyFailed) return;
@@ -423,7 +431,6 @@ export class Agent {
         );
       }
       if (endpointsChanged) this.statusDirty = true;
-      this.networking.update(this.routingView());
     } catch (err) {
       this.lastApplyFailed = true;
       this.metrics.dataplaneFailures.inc();
@@ -434,16 +441,19 @@ export class Agent {
     }
   }
 
-  private routingView() {
-    const routes = [...this.dataplane.state.routes.values()];
-    return {
-      nodeName: this.config.nodeName,
-      ...(this.ipv4 !== undefined ? { ipv4: this.ipv4 } : {}),
-      ...(this.ipv6 !== undefined ? { ipv6: this.ipv6 } : {}),
-      ...(this.config.asNumber !== undefined ? { asNumber: this.config.asNumber } : {}),
-      localBlocks: routes.filter((r) => r.type === 'local-block').map((r) => r.dst),
-      routes,
-    };
+  /**
+   * With the builtin BGP backend, routes to other hosts' blocks and borrowed addresses
+   * are BGP's (learned, protocol 81, ECMP), as BIRD's are beside Felix: the dataplane
+   * keeps only this host's own routes. With `none` the dataplane programs them itself.
+   */
+  private withoutBgpRoutes(u: DesiredStateUpdate): DesiredStateUpdate {
+    if (
+      this.networking.name === 'builtin' &&
+      u.type === 'routeUpdate' &&
+      (u.route.type === 'remote-block' || u.route.type === 'remote-workload')
+    )
+      return { type: 'routeRemove', dst: u.route.dst };
+    return u;
   }
 
   /** FELIX_* environment overrides win over the datastore, as in Felix. */

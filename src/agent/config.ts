@@ -19,6 +19,10 @@ export interface AgentConfig {
   readonly ipv6PoolCidr?: string;
   readonly noDefaultPools: boolean;
   readonly networkingBackend: 'builtin' | 'none';
+  /** where the BGP speaker writes its peers for `calicoctl node status` */
+  readonly bgpStatusFile: string;
+  /** BGP hold time offered to every peer, seconds (calico-ts extension; default 90) */
+  readonly bgpHoldTime?: number;
   /** network namespace to program instead of our own (calico-ts extension) */
   readonly netns?: string;
   /** FELIX_* overrides, keyed by FelixConfiguration field name, values typed */
@@ -124,6 +128,20 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConf
   const { overrides, unknown } = felixOverridesFromEnv(env);
   const asNumber = parseAs(env.AS);
   const netns = (env.CALICO_NETNS ?? '').trim() || undefined;
+  const holdText = (env.CALICO_BGP_HOLD_TIME ?? '').trim();
+  const bgpHoldTime = holdText === '' ? undefined : Number(holdText);
+  // RFC 4271 §4.2: zero (no keepalives) or at least three seconds.
+  if (
+    bgpHoldTime !== undefined &&
+    !(
+      Number.isInteger(bgpHoldTime) &&
+      (bgpHoldTime === 0 || (bgpHoldTime >= 3 && bgpHoldTime <= 65535))
+    )
+  ) {
+    throw new AgentConfigError(
+      `Cannot use CALICO_BGP_HOLD_TIME="${holdText}": expected 0 or whole seconds from 3 to 65535 (RFC 4271)`,
+    );
+  }
   return {
     nodeName,
     ip: parseAddress('IP', env.IP, 4),
@@ -134,6 +152,8 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env): AgentConf
     ...(v6 !== undefined ? { ipv6PoolCidr: v6 } : {}),
     noDefaultPools: /^(true|1|yes)$/i.test((env.NO_DEFAULT_POOLS ?? '').trim()),
     networkingBackend: backend,
+    bgpStatusFile: (env.CALICO_BGP_STATUS_FILE ?? '').trim() || '/var/run/calico/bgp-status.json',
+    ...(bgpHoldTime !== undefined ? { bgpHoldTime } : {}),
     ...(netns !== undefined ? { netns } : {}),
     felixOverrides: overrides,
     unknownFelixEnv: unknown,

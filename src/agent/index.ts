@@ -13,10 +13,11 @@ export {
 } from './config.js';
 export { createLogger, pinoLevel, prettyLine } from './log.js';
 export {
-  BuiltinNetworkingPending,
-  type HostRouting,
+  BuiltinNetworking,
+  type BuiltinNetworkingOptions,
   type NetworkingBackend,
   NoNetworking,
+  selfSpeakerArgv,
 } from './networking.js';
 export { type EndpointStatus, hostStatusKey, statusFileName } from './status.js';
 export { Syncer, type SyncerCallbacks, type SyncStatus, toResource } from './syncer.js';

@@ -1,4 +1,5 @@
 // calico-node entry point: environment in, agent running until SIGTERM/SIGINT.
+import { runSpeakerService } from '../bgp/index.js';
 import { loadDatastoreConfig } from '../datastore/index.js';
 import { Agent } from './agent.js';
 import { loadAgentConfig } from './config.js';
@@ -13,6 +14,12 @@ or of CALICO_NETNS when that is set.
 `;
 
 async function main(): Promise<number> {
+  // The agent re-runs itself as its BGP speaker (networking.ts), inside the host's
+  // namespace; the config arrives on stdin, so there is no argument to refuse.
+  if (process.env.CALICO_BGP_SPEAKER === 'stdin') {
+    await runSpeakerService('stdin');
+    return -1;
+  }
   // Any argument is a mistake (often "--help"): refuse it rather than start programming the
   // kernel of whatever namespace we happen to be in.
   const args = process.argv.slice(2);

@@ -69,6 +69,11 @@ export {
 export { canonicalPrefix, type Family } from './prefix.js';
 export { comparePaths, LocRib, type Path, type PathSource } from './rib.js';
 export { BgpSpeaker, type BgpSpeakerEvents } from './speaker.js';
+export {
+  type SpeakerClientOptions,
+  SpeakerProcessClient,
+} from './speaker-client.js';
+export { runSpeakerService, type SpeakerProcessConfig } from './speaker-service.js';
 export type {
   BestRouteEvent,
   BgpState,

@@ -312,7 +312,22 @@ export function bgpConfigForNode(
   if (me.v4) nextHopSelf.ipv4 = me.v4;
   if (me.v6) nextHopSelf.ipv6 = me.v6;
   speaker.nextHopSelf = nextHopSelf;
-  return { speaker, prefixes: exportedPrefixes(nodeName, input) };
+  const prefixes = new Set(exportedPrefixes(nodeName, input));
+  // Calico advertises the service CIDRs of the default BGPConfiguration from every node,
+  // which makes them anycast: the fabric sees one path per node (ECMP).
+  for (const list of [
+    global.serviceClusterIPs,
+    global.serviceExternalIPs,
+    global.serviceLoadBalancerIPs,
+  ]) {
+    for (const s of list ?? []) {
+      const text = s.cidr.includes('/') ? s.cidr : `${s.cidr}/${s.cidr.includes(':') ? 128 : 32}`;
+      const c = tryParseCidr(text);
+      if (c !== undefined && (c.family === 4 ? me.v4 : me.v6) !== undefined)
+        prefixes.add(formatCidr(c));
+    }
+  }
+  return { speaker, prefixes: [...prefixes].sort(comparePrefixText) };
 }
 
 function appliesTo(s: BGPPeer['spec'], me: NodeAddrs): boolean {

@@ -301,5 +301,20 @@ export function buildProgram(): Command {
       }),
     );
 
+  const node = program.command('node').description('Calico node (this host) operations');
+  node
+    .command('status')
+    .description("Show this host's BGP peers (IPv4 and IPv6) as its calico-node sees them")
+    .option(
+      '--status-file <file>',
+      'status file the BGP speaker writes (default $CALICO_BGP_STATUS_FILE or /var/run/calico/bgp-status.json)',
+    )
+    .action(async (_o, cmd: Command) =>
+      run(async () => {
+        const m = await import('./node.js');
+        m.status(cmd.opts() as Opts);
+      }),
+    );
+
   return program;
 }
