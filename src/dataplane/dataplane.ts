@@ -9,6 +9,7 @@ import {
   emptyDesiredState,
   type RouteState,
 } from '../calc/index.js';
+import { ShellRunner, SpawnRunner, type ToolRunner } from './exec.js';
 import { configureInterfaces } from './interfaces.js';
 import { countTable, type RenderedTable, type TableCounts } from './model.js';
 import { TABLE_NAME } from './names.js';
@@ -36,6 +37,11 @@ export interface DataplaneOptions {
   nftBackoffMs?: number;
   /** called after every flush that did something */
   onApply?: (m: ApplyMetrics) => void;
+  /**
+   * keep a long-lived shell and `nft -i` in the namespace instead of starting processes
+   * per change (default true; stop() ends them)
+   */
+  helpers?: boolean;
 }
 
 export interface ApplyMetrics {
@@ -76,6 +82,7 @@ export class Dataplane {
   readonly routes: RouteTable;
   private readonly renderer: Renderer;
   private readonly nft: NftTable;
+  private readonly runner: ToolRunner;
   private dirty = newDirty();
   /** the next render re-renders every IP set (first flush, a failed flush, forced resync) */
   private allSetsDirty = true;
@@ -95,15 +102,20 @@ export class Dataplane {
   constructor(private readonly opts: DataplaneOptions = {}) {
     const tableName = opts.tableName ?? TABLE_NAME;
     this.renderer = new Renderer(tableName);
+    const helpers = opts.helpers !== false;
+    this.runner = helpers ? new ShellRunner(opts.netns) : new SpawnRunner(opts.netns);
     this.nft = new NftTable({
       netns: opts.netns,
       tableName,
       retries: opts.nftRetries,
       backoffMs: opts.nftBackoffMs,
+      runner: this.runner,
+      session: helpers,
     });
     this.routes = new RouteTable({
       netns: opts.netns,
       protocol: opts.routeProtocol ?? CALICO_ROUTE_PROTOCOL,
+      runner: this.runner,
     });
     if (opts.refreshIntervalMs && opts.refreshIntervalMs > 0) {
       this.timer = setInterval(() => {
@@ -183,7 +195,12 @@ export class Dataplane {
       for (const n of [...this.configuredIfs]) if (!present.has(n)) this.configuredIfs.delete(n);
       const wanted = [...present].filter((n) => !this.configuredIfs.has(n));
       if (wanted.length === 0 && this.globalsDone) return;
-      const done = await configureInterfaces(this.opts.netns, wanted, !this.globalsDone);
+      const done = await configureInterfaces(
+        this.opts.netns,
+        wanted,
+        !this.globalsDone,
+        this.runner,
+      );
       this.globalsDone = true;
       for (const n of done) this.configuredIfs.add(n);
     };
@@ -283,6 +300,8 @@ export class Dataplane {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     await this.queue;
+    await this.nft.close();
+    await this.runner.close();
   }
 
   /** Removes our table (teardown only; never part of normal operation). */

@@ -18,7 +18,7 @@ export {
   type DataplaneOptions,
   routeSpecFor,
 } from './dataplane.js';
-export { type ExecResult, ToolError } from './exec.js';
+export { type ExecResult, NFT_GLIBC_TUNABLES, ToolError } from './exec.js';
 export { configureInterfaces, GLOBAL_SYSCTLS, WORKLOAD_SYSCTLS } from './interfaces.js';
 export {
   countTable,

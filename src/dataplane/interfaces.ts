@@ -1,7 +1,7 @@
 // Per-interface and global kernel settings for workload interfaces
 // (calico-dataplane.md §8–§9): proxy ARP with no delay, forwarding, route_localnet,
 // and for IPv6 no DAD, forwarding, no RAs, proxy NDP.
-import { execTool, inNetns } from './exec.js';
+import { SpawnRunner, type ToolRunner } from './exec.js';
 
 const IFNAME = /^[A-Za-z0-9_.:-]{1,15}$/;
 
@@ -30,6 +30,7 @@ export async function configureInterfaces(
   netns: string | undefined,
   ifnames: readonly string[],
   global: boolean,
+  runner: ToolRunner = new SpawnRunner(netns),
 ): Promise<string[]> {
   const names = ifnames.filter((n) => IFNAME.test(n));
   if (names.length === 0 && !global) return [];
@@ -45,6 +46,6 @@ export async function configureInterfaces(
     // once its v4 conf directory exists.
     lines.push(`if [ -d /proc/sys/net/ipv4/conf/${n} ]; then ${writes}; echo ok ${n}; fi`);
   }
-  const r = await execTool(inNetns(netns, ['sh', '-s']), `${lines.join('\n')}\n`, true);
+  const r = await runner.script(`${lines.join('\n')}\n`);
   return [...r.stdout.matchAll(/^ok (\S+)$/gm)].map((m) => m[1]!);
 }

@@ -1,7 +1,7 @@
 // Reconciles our one nftables table in a namespace: an atomic full replacement for the
 // first sync (and as the repair of last resort), small incremental transactions after,
 // and an occasional read-back that detects drift without listing on every change.
-import { execTool, inNetns, ToolError } from './exec.js';
+import { NftSession, nftEnv, SpawnRunner, ToolError, type ToolRunner } from './exec.js';
 import {
   diffTables,
   type RenderedTable,
@@ -18,6 +18,10 @@ export interface NftTableOptions {
   backoffMs?: number;
   /** `nft` binary */
   nft?: string;
+  /** runs full loads and listings (default: a process per call) */
+  runner?: ToolRunner;
+  /** send incremental transactions through one long-lived `nft -i` (default true) */
+  session?: boolean;
 }
 
 export interface SyncResult {
@@ -50,8 +54,13 @@ export class NftTable {
     driftRepairs: 0,
   };
   private forceFull = true;
+  private readonly runner: ToolRunner;
+  private session: NftSession | undefined;
+  private closed = false;
 
-  constructor(private readonly opts: NftTableOptions) {}
+  constructor(private readonly opts: NftTableOptions) {
+    this.runner = opts.runner ?? new SpawnRunner(opts.netns);
+  }
 
   get inSyncOnce(): boolean {
     return this.programmed !== undefined;
@@ -62,14 +71,40 @@ export class NftTable {
     this.forceFull = true;
   }
 
-  async run(script: string): Promise<void> {
+  /**
+   * One transaction. Small ones go through the long-lived `nft -i` (no process start-up
+   * per change); full loads get a process of their own, as does everything once the
+   * session has died or the table was closed.
+   */
+  async run(script: string, incremental = false): Promise<void> {
     this.stats.calls++;
     try {
-      await execTool(inNetns(this.opts.netns, [this.opts.nft ?? 'nft', '-f', '-']), script);
+      if (incremental && !this.closed && this.opts.session !== false) {
+        this.session ??= new NftSession(this.opts.netns, this.opts.nft);
+        try {
+          await this.session.run(script);
+          return;
+        } catch (e) {
+          if (e instanceof ToolError) throw e;
+          // the session itself failed (not the transaction): start afresh next time
+          const s = this.session;
+          this.session = undefined;
+          await s.close().catch(() => undefined);
+        }
+      }
+      await this.runner.exec([this.opts.nft ?? 'nft', '-f', '-'], script, false, nftEnv());
     } catch (e) {
       this.stats.errors++;
       throw e;
     }
+  }
+
+  /** Ends the long-lived nft; the table stays as programmed. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const s = this.session;
+    this.session = undefined;
+    await s?.close();
   }
 
   /**
@@ -97,7 +132,7 @@ export class NftTable {
     for (let i = 0; i < retries; i++) {
       attempts++;
       try {
-        await this.run(delta.script);
+        await this.run(delta.script, true);
         this.programmed = desired;
         this.stats.deltaSyncs++;
         return { kind: 'delta', attempts, lines: delta.changes };
@@ -145,17 +180,11 @@ export class NftTable {
     const want = this.programmed;
     if (!want) return undefined;
     this.stats.listCalls++;
-    const r = await execTool(
-      inNetns(this.opts.netns, [
-        this.opts.nft ?? 'nft',
-        '-j',
-        'list',
-        'table',
-        TABLE_FAMILY,
-        want.name,
-      ]),
+    const r = await this.runner.exec(
+      [this.opts.nft ?? 'nft', '-j', 'list', 'table', TABLE_FAMILY, want.name],
       undefined,
       true,
+      nftEnv(),
     );
     if (r.code !== 0) return `table ${want.name} is missing: ${r.stderr.trim()}`;
     const doc = JSON.parse(r.stdout) as { nftables: Record<string, Record<string, unknown>>[] };

@@ -1,6 +1,6 @@
 // Route-table driver: owns the routes tagged with our protocol number (Felix uses 80),
 // programs them with `ip -batch`, and never touches routes with any other protocol.
-import { execTool, inNetns } from './exec.js';
+import { SpawnRunner, type ToolRunner } from './exec.js';
 
 export const CALICO_ROUTE_PROTOCOL = 80;
 
@@ -31,6 +31,8 @@ export interface RouteTableOptions {
   protocol?: number;
   /** routing table number; main when absent */
   table?: number;
+  /** runs `ip` (default: a process per call) */
+  runner?: ToolRunner;
 }
 
 export interface RouteApplyResult {
@@ -117,9 +119,11 @@ export class RouteTable {
   private readonly programmed = new Map<string, string>();
   private readonly deleting = new Map<string, RouteSpec>();
   private readonly proto: number;
+  private readonly runner: ToolRunner;
 
   constructor(private readonly opts: RouteTableOptions = {}) {
     this.proto = opts.protocol ?? CALICO_ROUTE_PROTOCOL;
+    this.runner = opts.runner ?? new SpawnRunner(opts.netns);
   }
 
   set(spec: RouteSpec): void {
@@ -156,8 +160,8 @@ export class RouteTable {
 
   private async batch(lines: string[]): Promise<Set<number>> {
     if (lines.length === 0) return new Set();
-    const r = await execTool(
-      inNetns(this.opts.netns, ['ip', '-force', '-batch', '-']),
+    const r = await this.runner.exec(
+      ['ip', '-force', '-batch', '-'],
       `${lines.join('\n')}\n`,
       true,
     );
@@ -210,7 +214,7 @@ export class RouteTable {
     for (const fam of ['-4', '-6']) {
       const argv = ['ip', '-j', fam, 'route', 'show', 'proto', String(this.proto)];
       if (this.opts.table !== undefined) argv.push('table', String(this.opts.table));
-      const r = await execTool(inNetns(this.opts.netns, argv));
+      const r = await this.runner.exec(argv);
       const list = JSON.parse(r.stdout || '[]') as KernelRoute[];
       for (const k of list) {
         const dst = fam === '-6' && k.dst === 'default' ? '::/0' : canonicalDst(k.dst);
