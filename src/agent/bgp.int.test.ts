@@ -1,0 +1,280 @@
+// calico-node's builtin BGP end to end: three real agents (the bundle, each programming
+// its own host namespace on one L2 segment) in Calico's default node-to-node mesh, fed
+// only by the datastore. Every host's block reaches the other kernels (protocol 81);
+// `calicoctl node status` prints the peers; a released block is withdrawn; a host that
+// restarts gracefully keeps its routes at its peers for nodeMeshMaxRestartTime and no
+// longer; a host that freezes loses them after the hold time.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { loadDatastoreConfig, openBackend, ResourceClient } from '../datastore/index.js';
+import { IpamClient } from '../ipam/index.js';
+import { freePort } from '../testing/etcd.js';
+import { NetnsLab, run } from '../testing/netns.js';
+import {
+  type AgentProcess,
+  type Bundles,
+  buildBundles,
+  startAgent,
+  stopAll,
+  waitFor,
+} from './testkit.js';
+
+const HOLD = 3;
+const RESTART = 10;
+const HOSTS = [
+  { name: 'host1', ip: '10.253.0.2' },
+  { name: 'host2', ip: '10.253.0.3' },
+  { name: 'host3', ip: '10.253.0.4' },
+];
+
+let bundles: Bundles;
+const dir = mkdtempSync(join(tmpdir(), 'ct-agent-bgp-'));
+const lab = new NetnsLab('ctab');
+const agents: (AgentProcess | undefined)[] = [];
+const frozen: number[] = [];
+
+before(async () => {
+  bundles = await buildBundles();
+});
+after(async () => {
+  for (const pid of frozen) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+  await stopAll(agents.filter((a): a is AgentProcess => a !== undefined));
+  await lab.cleanup();
+  bundles?.remove();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const store = { DATASTORE_TYPE: 'embedded', CALICO_DATA_DIR: join(dir, 'data') };
+const statusFile = (i: number) => join(dir, `${HOSTS[i]!.name}-bgp-status.json`);
+
+/** Routes with our BGP protocol (81) in a namespace: prefix → sorted next hops. */
+async function bgpRoutes(ns: string): Promise<Map<string, string>> {
+  const r = await run(['ip', '-n', ns, '-j', 'route', 'show', 'proto', '81']);
+  const out = new Map<string, string>();
+  for (const e of JSON.parse(r.stdout || '[]') as {
+    dst: string;
+    gateway?: string;
+    nexthops?: { gateway: string }[];
+  }[]) {
+    const hops = e.nexthops ? e.nexthops.map((n) => n.gateway) : [e.gateway ?? ''];
+    out.set(e.dst.includes('/') ? e.dst : `${e.dst}/32`, hops.sort().join(','));
+  }
+  return out;
+}
+
+/** The speaker process calico-node started for itself (a child carrying the marker). */
+function speakerPid(agent: AgentProcess): number | undefined {
+  const pid = agent.child.pid!;
+  let kids: string[] = [];
+  try {
+    kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/);
+  } catch {
+    return undefined;
+  }
+  for (const k of kids) {
+    try {
+      const env = readFileSync(`/proc/${k}/environ`, 'latin1').split('\0');
+      if (env.includes('CALICO_BGP_SPEAKER=stdin')) return Number(k);
+    } catch {
+      // gone
+    }
+  }
+  return undefined;
+}
+
+function ctlNodeStatus(i: number): { status: number | null; out: string } {
+  const r = spawnSync(
+    process.execPath,
+    [bundles.ctl, 'node', 'status', '--status-file', statusFile(i)],
+    {
+      encoding: 'utf8',
+    },
+  );
+  return { status: r.status, out: r.stdout + r.stderr };
+}
+
+test('three calico-nodes: mesh from the datastore, node status, release, graceful restart, frozen host', {
+  timeout: 240_000,
+}, async (t) => {
+  const sw = await lab.addNamespace('sw');
+  await lab.sh(sw, 'ip link add br0 type bridge && ip link set br0 up');
+  const nss: string[] = [];
+  for (const [i, h] of HOSTS.entries()) {
+    const ns = await lab.addNamespace(h.name);
+    nss.push(ns);
+    await lab.veth(ns, 'eth0', sw, `p${i}`);
+    await lab.sh(sw, `ip link set p${i} master br0 && ip link set p${i} up`);
+    await lab.ipBatch(ns, [`addr add ${h.ip}/24 dev eth0`, 'link set eth0 up']);
+    await lab.sh(ns, 'sysctl -qw net.ipv4.ip_forward=1');
+  }
+
+  // The cluster: one pool, a short mesh restart time, and a block affine to each host.
+  const backend = await openBackend(loadDatastoreConfig(store));
+  t.after(() => backend.close());
+  const client = new ResourceClient(backend);
+  await client.create({
+    apiVersion: 'projectcalico.org/v3',
+    kind: 'IPPool',
+    metadata: { name: 'pool' },
+    spec: { cidr: '10.66.0.0/16', blockSize: 26, ipipMode: 'Never', vxlanMode: 'Never' },
+  } as never);
+  await client.create({
+    apiVersion: 'projectcalico.org/v3',
+    kind: 'BGPConfiguration',
+    metadata: { name: 'default' },
+    spec: { nodeToNodeMeshEnabled: true, nodeMeshMaxRestartTime: `${RESTART}s` },
+  } as never);
+  const ipam = new IpamClient({ backend });
+  const blocks: string[] = [];
+  for (const h of HOSTS) {
+    const r = await ipam.autoAssign({ node: h.name, handleId: `test.${h.name}`, num4: 1 });
+    blocks.push(r.ipv4[0]!.block);
+  }
+
+  const agentEnv = async (i: number) => ({
+    ...store,
+    NODENAME: HOSTS[i]!.name,
+    IP: `${HOSTS[i]!.ip}/24`,
+    IP6: 'none',
+    CALICO_NETNS: nss[i]!,
+    NO_DEFAULT_POOLS: 'true',
+    FELIX_HEALTHHOST: '127.0.0.1',
+    FELIX_HEALTHPORT: String(await freePort()),
+    FELIX_PROMETHEUSMETRICSENABLED: 'false',
+    FELIX_ENDPOINTSTATUSPATHPREFIX: dir,
+    CALICO_BGP_STATUS_FILE: statusFile(i),
+    CALICO_BGP_HOLD_TIME: String(HOLD),
+  });
+  const envs = await Promise.all(HOSTS.map((_h, i) => agentEnv(i)));
+  for (const i of HOSTS.keys()) agents[i] = startAgent(bundles.node, envs[i]!);
+  const logs = () => agents.map((a, i) => `--- ${HOSTS[i]!.name}\n${a?.log() ?? ''}`).join('\n');
+
+  /** Whether `ns` routes `block` via `via` (or has no route for it when via is undefined). */
+  const routeIs = async (at: number, block: string, via: string | undefined) =>
+    (await bgpRoutes(nss[at]!)).get(block) === via;
+  const allRoutes = async () => {
+    for (const at of HOSTS.keys())
+      for (const from of HOSTS.keys())
+        if (at !== from && !(await routeIs(at, blocks[from]!, HOSTS[from]!.ip))) return false;
+    return true;
+  };
+
+  await t.test('every block reaches the other two kernels', async () => {
+    const t0 = Date.now();
+    await waitFor('all block routes', allRoutes, 90_000, 100, logs);
+    t.diagnostic(`mesh converged ${Date.now() - t0} ms after the agents started`);
+    // Each host's own block is a blackhole in its own kernel, never a BGP route.
+    for (const i of HOSTS.keys()) assert.equal((await bgpRoutes(nss[i]!)).has(blocks[i]!), false);
+  });
+
+  await t.test('calicoctl node status prints the mesh peers', async () => {
+    await waitFor(
+      'host1 status file with both peers up',
+      async () => ctlNodeStatus(0).out.split('| up ').length === 3,
+      20_000,
+    );
+    const r = ctlNodeStatus(0);
+    assert.equal(r.status, 0, r.out);
+    assert.match(r.out, /^Calico process is running\.\n\nIPv4 BGP status\n\+-/);
+    assert.match(
+      r.out,
+      /\| 10\.253\.0\.3 +\| node-to-node mesh \| up +\| \d\d:\d\d:\d\d \| Established +\|/,
+    );
+    assert.match(r.out, /\| 10\.253\.0\.4 +\| node-to-node mesh \| up /);
+    assert.match(r.out, /IPv6 BGP status\nNo IPv6 peers found\.\n$/);
+  });
+
+  await t.test('a released block is withdrawn everywhere', async () => {
+    await ipam.releaseByHandle('test.host2');
+    await ipam.releaseHostAffinities('host2');
+    await waitFor(
+      'host2 block withdrawn',
+      async () =>
+        (await routeIs(0, blocks[1]!, undefined)) && (await routeIs(2, blocks[1]!, undefined)),
+      30_000,
+      100,
+      logs,
+    );
+    const r = await ipam.autoAssign({ node: 'host2', handleId: 'test.host2', num4: 1 });
+    assert.ok(r.ipv4.length === 1);
+    await waitFor('host2 block back', allRoutes, 30_000, 100, logs);
+  });
+
+  await t.test(
+    'graceful restart: routes kept for nodeMeshMaxRestartTime, then withdrawn',
+    async () => {
+      const stoppedAt = Date.now();
+      await agents[2]!.stop('SIGTERM');
+      agents[2] = undefined;
+      // The stopping node removes its status file: calicoctl says it is not running.
+      const st = ctlNodeStatus(2);
+      assert.equal(st.status, 1);
+      assert.match(st.out, /^Calico process is not running\./);
+      // Well past the hold time, host1 and host2 still forward to host3's block (stale).
+      await waitFor(
+        'host1 to see host3 down',
+        async () => !/10\.253\.0\.4 +\| node-to-node mesh \| up/.test(ctlNodeStatus(0).out),
+        10_000,
+      );
+      await new Promise((r) => setTimeout(r, (HOLD + 2) * 1000));
+      assert.ok(await routeIs(0, blocks[2]!, HOSTS[2]!.ip), 'host1 kept host3 block');
+      assert.ok(await routeIs(1, blocks[2]!, HOSTS[2]!.ip), 'host2 kept host3 block');
+      await waitFor(
+        'host3 block withdrawn after the restart time',
+        async () =>
+          (await routeIs(0, blocks[2]!, undefined)) && (await routeIs(1, blocks[2]!, undefined)),
+        RESTART * 1000 + 10_000,
+        100,
+        logs,
+      );
+      t.diagnostic(
+        `stale routes of the stopped host kept for ${Date.now() - stoppedAt} ms (restart time ${RESTART} s)`,
+      );
+      agents[2] = startAgent(bundles.node, envs[2]!);
+      await waitFor('host3 block back after restart', allRoutes, 60_000, 100, logs);
+    },
+  );
+
+  await t.test('a frozen host loses its routes after the hold time', async () => {
+    const agent = agents[2]!;
+    const sp = await waitFor('host3 speaker pid', async () => speakerPid(agent), 10_000);
+    // Sessions are up again before freezing, so only the hold timer can notice.
+    await waitFor(
+      'host1 sees host3 up',
+      async () => /10\.253\.0\.4 +\| node-to-node mesh \| up/.test(ctlNodeStatus(0).out),
+      30_000,
+    );
+    frozen.push(sp, agent.child.pid!);
+    process.kill(agent.child.pid!, 'SIGSTOP');
+    process.kill(sp, 'SIGSTOP');
+    const t0 = Date.now();
+    await waitFor(
+      'host3 block withdrawn after the hold time',
+      async () =>
+        (await routeIs(0, blocks[2]!, undefined)) && (await routeIs(1, blocks[2]!, undefined)),
+      HOLD * 1000 + 15_000,
+      100,
+      logs,
+    );
+    t.diagnostic(
+      `frozen host's routes withdrawn ${Date.now() - t0} ms after freezing (hold time ${HOLD} s)`,
+    );
+    // host1 and host2 still route to each other.
+    assert.ok(await routeIs(0, blocks[1]!, HOSTS[1]!.ip));
+    assert.ok(await routeIs(1, blocks[0]!, HOSTS[0]!.ip));
+  });
+  assert.deepEqual(
+    readdirSync(dir).filter((f) => f.endsWith('.tmp')),
+    [],
+  );
+});
