@@ -59,25 +59,82 @@ export interface CalcGraphOptions {
   readonly hostname: string;
 }
 
-/** Anything a rule selector can select: an endpoint or a network set. */
-interface Contributor {
+/**
+ * Endpoints and network sets with the same own labels, profiles and named ports.
+ * They match the same selectors, so selectors are matched once per class rather than
+ * once per member: the pods of one deployment share a class, so a cluster of a
+ * million endpoints has a few tens of thousands of classes. The label index holds
+ * classes, and each class knows the active selectors that match it (Felix's
+ * SelectorIndex, at class granularity), so an endpoint update only compares two
+ * classes' selector lists.
+ */
+interface LabelClass {
   readonly key: string;
   readonly ownLabels: Labels;
   readonly profiles: readonly string[];
+  readonly ports: readonly NamedPort[];
   /** effective labels; replaced when an inherited profile's labels change */
   labels: Labels;
-  readonly nets: readonly string[];
-  readonly addrs: readonly string[];
-  readonly ports: readonly NamedPort[];
-  local: LocalEndpoint | undefined;
+  /** scratch for the label index */
   stamp: number;
+  readonly members: Set<Contributor>;
+  /** the active selectors whose selector matches `labels` */
+  uses: Set<SelectorUse>;
 }
 
-interface ContributorView {
-  readonly labels: Labels;
+/** Anything a rule selector can select: an endpoint or a network set. */
+interface Contributor {
+  readonly key: string;
+  readonly cls: LabelClass;
+  readonly nets: readonly string[];
+  readonly addrs: readonly string[];
+  local: LocalEndpoint | undefined;
+}
+
+interface ContributorData {
+  readonly ownLabels: Labels;
+  readonly profiles: readonly string[];
   readonly nets: readonly string[];
   readonly addrs: readonly string[];
   readonly ports: readonly NamedPort[];
+}
+
+/**
+ * Identity of a label class: every string is length-prefixed, so the encoding is
+ * injective without escaping (and several times cheaper than JSON.stringify). Keys
+ * follow insertion order, so equal label sets written in another order get separate
+ * classes: harmless, classes only share work.
+ */
+function classKey(own: Labels, profiles: readonly string[], ports: readonly NamedPort[]): string {
+  let key = '';
+  for (const k in own) {
+    const v = own[k];
+    if (typeof v !== 'string') return `!${JSON.stringify([own, profiles, ports])}`;
+    key += `${k.length}:${k}${v.length}:${v}`;
+  }
+  key += `|${profiles.length}`;
+  for (const p of profiles) key += `|${p.length}:${p}`;
+  key += `|${ports.length}`;
+  for (const p of ports) key += `|${p.name.length}:${p.name}${p.protocol},${p.port}`;
+  return key;
+}
+
+function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function samePorts(a: readonly NamedPort[], b: readonly NamedPort[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x.name !== y.name || x.protocol !== y.protocol || x.port !== y.port) return false;
+  }
+  return true;
 }
 
 interface LocalEndpoint {
@@ -156,6 +213,8 @@ interface SelectorUse {
   plainRefs: number;
   plain: IpSetData | undefined;
   readonly namedPorts: Map<string, NamedPortSet>;
+  /** the label classes the selector matches */
+  readonly classes: Set<LabelClass>;
 }
 
 interface BlockEntry {
@@ -185,10 +244,11 @@ export class CalcGraph {
   private readonly profiles = new Map<string, { key: string; value: BackendProfile }>();
   private readonly profileNames = new Map<string, string>();
   private readonly contributors = new Map<string, Contributor>();
-  private readonly profileUsers = new Map<string, Set<Contributor>>();
-  private readonly labelIndex = new LabelIndex<Contributor>(
-    (c) => this.contributors.get(c.key) === c,
-    () => this.contributors.values(),
+  private readonly classes = new Map<string, LabelClass>();
+  private readonly profileUsers = new Map<string, Set<LabelClass>>();
+  private readonly labelIndex = new LabelIndex<LabelClass>(
+    (c) => this.classes.get(c.key) === c,
+    () => this.classes.values(),
   );
   private readonly locals = new Map<string, LocalEndpoint>();
   private readonly pools = new Map<string, PoolInput>();
@@ -393,7 +453,7 @@ export class CalcGraph {
     }
     byTier.add(entry);
     for (const ep of this.locals.values()) {
-      if (backend.selector.matches(ep.contributor.labels)) {
+      if (backend.selector.matches(ep.contributor.cls.labels)) {
         entry.matched.add(ep);
         ep.policies.add(entry);
         this.dirtyEndpoints.add(ep.key);
@@ -569,7 +629,7 @@ export class CalcGraph {
    * policies whose match changed are refreshed.
    */
   private rematch(ep: LocalEndpoint, previous: ReadonlySet<PolicyEntry>): void {
-    const labels = ep.contributor.labels;
+    const labels = ep.contributor.cls.labels;
     const candidates = new Set<PolicyEntry>();
     this.policyIndex.candidates(labels, candidates);
     ep.policies.clear();
@@ -585,41 +645,86 @@ export class CalcGraph {
 
   // ================================================================ contributors
 
-  private setContributor(
-    key: string,
-    data: Omit<Contributor, 'key' | 'labels' | 'local' | 'stamp'>,
-  ): Contributor {
-    const old = this.contributors.get(key);
-    const c: Contributor = {
+  /** The class of a label set, created (and matched against active selectors) on first use. */
+  private classOf(ownLabels: Labels, profiles: readonly string[], ports: readonly NamedPort[]) {
+    const key = classKey(ownLabels, profiles, ports);
+    const known = this.classes.get(key);
+    if (known !== undefined) return known;
+    const cls: LabelClass = {
       key,
-      ownLabels: data.ownLabels,
-      profiles: data.profiles,
-      labels: mergeLabels(data.ownLabels, this.profileList(data.profiles)),
-      nets: data.nets,
-      addrs: data.addrs,
-      ports: data.ports,
-      local: undefined,
+      ownLabels,
+      profiles,
+      ports,
+      labels: mergeLabels(ownLabels, this.profileList(profiles)),
       stamp: 0,
+      members: new Set(),
+      uses: new Set(),
     };
-    this.contributors.set(key, c);
-    if (old !== undefined) {
-      this.labelIndex.remove(old.labels);
-      for (const name of old.profiles) this.unindexProfileUser(name, old);
-    }
-    this.labelIndex.add(c);
-    for (const name of c.profiles) {
+    this.classes.set(key, cls);
+    this.labelIndex.add(cls);
+    for (const name of profiles) {
       let users = this.profileUsers.get(name);
       if (users === undefined) {
         users = new Set();
         this.profileUsers.set(name, users);
       }
-      users.add(c);
+      users.add(cls);
     }
-    this.updateMembership(old, c);
+    this.matchUses(cls, cls.uses);
+    return cls;
+  }
+
+  /** Adds to `out` the active selectors matching the class's labels, and files the class under them. */
+  private matchUses(cls: LabelClass, out: Set<SelectorUse>): void {
+    if (this.selectorUses.size === 0) return;
+    // One scratch set for every call: this runs once per new class.
+    const candidates = this.scratchUses;
+    this.selectorIndex.candidates(cls.labels, candidates);
+    for (const use of candidates) {
+      if (!use.selector.matches(cls.labels)) continue;
+      out.add(use);
+      use.classes.add(cls);
+    }
+    candidates.clear();
+  }
+
+  private dropClassIfEmpty(cls: LabelClass): void {
+    if (cls.members.size > 0 || this.classes.get(cls.key) !== cls) return;
+    this.classes.delete(cls.key);
+    this.labelIndex.remove(cls.labels);
+    for (const name of cls.profiles) this.unindexProfileUser(name, cls);
+    for (const use of cls.uses) use.classes.delete(cls);
+    cls.uses.clear();
+  }
+
+  private setContributor(key: string, data: ContributorData): Contributor {
+    const old = this.contributors.get(key);
+    const cls = this.classOf(data.ownLabels, data.profiles, data.ports);
+    const c: Contributor = { key, cls, nets: data.nets, addrs: data.addrs, local: undefined };
+    this.contributors.set(key, c);
+    cls.members.add(c);
+    if (old === undefined) {
+      for (const use of cls.uses) this.contribute(use, c, 1);
+      return c;
+    }
+    old.cls.members.delete(old);
+    // An update that keeps the addresses and ports only moves between the IP sets
+    // of selectors that match one class and not the other.
+    const sameData =
+      sameStrings(old.nets, c.nets) &&
+      sameStrings(old.addrs, c.addrs) &&
+      samePorts(old.cls.ports, cls.ports);
+    for (const use of old.cls.uses) {
+      if (!sameData || !cls.uses.has(use)) this.contribute(use, old, -1);
+    }
+    for (const use of cls.uses) {
+      if (!sameData || !old.cls.uses.has(use)) this.contribute(use, c, 1);
+    }
+    this.dropClassIfEmpty(old.cls);
     return c;
   }
 
-  private unindexProfileUser(name: string, c: Contributor): void {
+  private unindexProfileUser(name: string, c: LabelClass): void {
     const users = this.profileUsers.get(name);
     if (users === undefined) return;
     users.delete(c);
@@ -630,66 +735,47 @@ export class CalcGraph {
     const old = this.contributors.get(key);
     if (old === undefined) return;
     this.contributors.delete(key);
-    this.labelIndex.remove(old.labels);
-    for (const name of old.profiles) this.unindexProfileUser(name, old);
-    this.updateMembership(old, undefined);
+    old.cls.members.delete(old);
+    for (const use of old.cls.uses) this.contribute(use, old, -1);
+    this.dropClassIfEmpty(old.cls);
   }
 
-  /** An inherited profile's labels changed: recompute the effective labels. */
-  private relabel(c: Contributor): void {
-    const labels = mergeLabels(c.ownLabels, this.profileList(c.profiles));
-    if (sameLabels(labels, c.labels)) return;
-    const before: ContributorView = {
-      labels: c.labels,
-      nets: c.nets,
-      addrs: c.addrs,
-      ports: c.ports,
-    };
-    this.labelIndex.remove(c.labels);
-    c.labels = labels;
-    this.labelIndex.add(c);
-    this.updateMembership(before, c);
-    const local = c.local;
-    if (local !== undefined) {
+  /** An inherited profile's labels changed: recompute the class's effective labels. */
+  private relabel(cls: LabelClass): void {
+    const labels = mergeLabels(cls.ownLabels, this.profileList(cls.profiles));
+    if (sameLabels(labels, cls.labels)) return;
+    this.labelIndex.remove(cls.labels);
+    cls.labels = labels;
+    this.labelIndex.add(cls);
+    const before = cls.uses;
+    for (const use of before) use.classes.delete(cls);
+    cls.uses = new Set();
+    this.matchUses(cls, cls.uses);
+    for (const use of before) {
+      if (cls.uses.has(use)) continue;
+      for (const m of cls.members) this.contribute(use, m, -1);
+    }
+    for (const use of cls.uses) {
+      if (before.has(use)) continue;
+      for (const m of cls.members) this.contribute(use, m, 1);
+    }
+    for (const m of cls.members) {
+      const local = m.local;
+      if (local === undefined) continue;
       const previous = new Set(local.policies);
       for (const p of previous) p.matched.delete(local);
       this.rematch(local, previous);
     }
   }
 
-  /** Moves a contributor's members between the active IP sets its change affects. */
-  private updateMembership(
-    before: ContributorView | undefined,
-    after: ContributorView | undefined,
-  ): void {
-    if (this.selectorUses.size === 0) return;
-    // One scratch set for every call: this runs once per endpoint update.
-    const candidates = this.scratchUses;
-    if (before !== undefined) this.selectorIndex.candidates(before.labels, candidates);
-    if (after !== undefined) this.selectorIndex.candidates(after.labels, candidates);
-    const sameData =
-      before !== undefined &&
-      after !== undefined &&
-      before.nets === after.nets &&
-      before.addrs === after.addrs &&
-      before.ports === after.ports;
-    for (const use of candidates) {
-      const was = before !== undefined && use.selector.matches(before.labels);
-      const now = after !== undefined && use.selector.matches(after.labels);
-      if (was === now && (sameData || !was)) continue;
-      if (was) this.contribute(use, before!, -1);
-      if (now) this.contribute(use, after!, 1);
-    }
-    candidates.clear();
-  }
-
-  private contribute(use: SelectorUse, c: ContributorView, sign: 1 | -1): void {
+  private contribute(use: SelectorUse, c: Contributor, sign: 1 | -1): void {
     if (use.plain !== undefined) {
       for (const n of c.nets) sign > 0 ? use.plain.inc(n) : use.plain.dec(n);
     }
-    if (c.ports.length === 0) return;
+    const ports = c.cls.ports;
+    if (ports.length === 0 || use.namedPorts.size === 0) return;
     for (const np of use.namedPorts.values()) {
-      for (const m of namedPortMembers(c, np.ref.protocol, np.ref.portName)) {
+      for (const m of namedPortMembers(c.addrs, ports, np.ref.protocol, np.ref.portName)) {
         sign > 0 ? np.data.inc(m) : np.data.dec(m);
       }
     }
@@ -713,17 +799,28 @@ export class CalcGraph {
     const sel = ref.selector;
     let use = this.selectorUses.get(sel.id);
     if (use === undefined) {
-      use = { selector: sel, plainRefs: 0, plain: undefined, namedPorts: new Map() };
+      const fresh: SelectorUse = {
+        selector: sel,
+        plainRefs: 0,
+        plain: undefined,
+        namedPorts: new Map(),
+        classes: new Set(),
+      };
+      use = fresh;
       this.selectorUses.set(sel.id, use);
       this.selectorIndex.add(use, sel);
+      this.labelIndex.matching(sel, (cls) => {
+        fresh.classes.add(cls);
+        cls.uses.add(fresh);
+      });
     }
     if (ref.kind === 'selector') {
       if (use.plainRefs++ > 0) return;
       const data = this.newIpSet(ref.id, 'net');
       use.plain = data;
-      this.labelIndex.matching(sel, (c) => {
-        for (const n of c.nets) data.inc(n);
-      });
+      for (const cls of use.classes) {
+        for (const c of cls.members) for (const n of c.nets) data.inc(n);
+      }
       return;
     }
     const existing = use.namedPorts.get(ref.id);
@@ -733,10 +830,14 @@ export class CalcGraph {
     }
     const data = this.newIpSet(ref.id, 'ip-port');
     use.namedPorts.set(ref.id, { ref, refs: 1, data });
-    this.labelIndex.matching(sel, (c) => {
-      if (c.ports.length === 0) return;
-      for (const m of namedPortMembers(c, ref.protocol, ref.portName)) data.inc(m);
-    });
+    for (const cls of use.classes) {
+      if (cls.ports.length === 0) continue;
+      for (const c of cls.members) {
+        for (const m of namedPortMembers(c.addrs, cls.ports, ref.protocol, ref.portName)) {
+          data.inc(m);
+        }
+      }
+    }
   }
 
   private release(ref: IpSetRef): void {
@@ -759,6 +860,8 @@ export class CalcGraph {
     if (use.plainRefs === 0 && use.namedPorts.size === 0) {
       this.selectorUses.delete(ref.selector.id);
       this.selectorIndex.remove(use);
+      for (const cls of use.classes) cls.uses.delete(use);
+      use.classes.clear();
     }
   }
 
@@ -1008,7 +1111,7 @@ export class CalcGraph {
       }
       const s = localEndpointState(
         ep.input,
-        ep.contributor.labels,
+        ep.contributor.cls.labels,
         [...ep.policies].map((p) => p.backend),
         this.tiers,
       );
@@ -1106,6 +1209,7 @@ export class CalcGraph {
   stats(): Record<string, number> {
     return {
       contributors: this.contributors.size,
+      labelClasses: this.classes.size,
       localEndpoints: this.locals.size,
       policies: this.policies.size,
       activePolicies: this.activePolicies.size,

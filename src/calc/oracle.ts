@@ -53,15 +53,16 @@ interface Selectable {
 
 /** The members an endpoint's named ports give a named-port set (`ip,proto:port`). */
 export function namedPortMembers(
-  c: { readonly addrs: readonly string[]; readonly ports: readonly NamedPort[] },
+  addrs: readonly string[],
+  ports: readonly NamedPort[],
   protocol: number | undefined,
   portName: string,
 ): string[] {
   const out: string[] = [];
-  for (const p of c.ports) {
+  for (const p of ports) {
     if (p.name !== portName || !PORT_PROTOCOLS.has(p.protocol)) continue;
     if (protocol !== undefined && p.protocol !== protocol) continue;
-    for (const a of c.addrs) out.push(`${a},${protocolToken(p.protocol)}:${p.port}`);
+    for (const a of addrs) out.push(`${a},${protocolToken(p.protocol)}:${p.port}`);
   }
   return out;
 }
@@ -206,7 +207,7 @@ export function computeFromScratch(
       if (r.kind === 'selector') for (const n of s.nets) members.add(n);
       else {
         type = 'ip-port';
-        for (const m of namedPortMembers(s, r.protocol, r.portName)) members.add(m);
+        for (const m of namedPortMembers(s.addrs, s.ports, r.protocol, r.portName)) members.add(m);
       }
     }
     if (r.kind === 'namedPort') type = 'ip-port';

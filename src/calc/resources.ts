@@ -3,7 +3,6 @@
 // policy component's (convert.ts, k8s.ts); this file only dispatches on the kind the
 // way policy's Snapshot does, and reads the few fields the backend model leaves out
 // (performanceHints, mac, allowSpoofedSourcePrefixes, routes and pools).
-import type { IpFamily } from '../net/index.js';
 import { type Cidr, formatCidr, formatIp, parseCidr, parseIp } from '../net/index.js';
 import {
   type BackendEndpoint,
@@ -163,16 +162,13 @@ function record(v: unknown): Record<string, unknown> {
     : {};
 }
 
-function hostNet(ip: { family: IpFamily; value: bigint }): string {
-  return `${formatIp(ip)}/${ip.family === 4 ? 32 : 128}`;
-}
-
 function endpointInput(backend: BackendEndpoint, spec: Record<string, unknown>): EndpointInput {
   const addrs = backend.addresses.map(formatIp);
   const mac = str(spec.mac);
   return {
     backend,
-    nets: backend.addresses.map(hostNet),
+    // Each address formatted once: a host CIDR is its address text plus the length.
+    nets: addrs.map((a, i) => `${a}/${backend.addresses[i]!.family === 4 ? 32 : 128}`),
     addrs,
     ...(mac !== undefined ? { mac } : {}),
     allowSpoofedSourcePrefixes: stringList(spec.allowSpoofedSourcePrefixes).map((t) =>

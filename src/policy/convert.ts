@@ -575,9 +575,27 @@ export function convertProfile(res: ResourceLike): BackendProfile {
 
 // ---------------------------------------------------------------- endpoints, sets
 
+/**
+ * The usual spellings, looked up before parseProtocol: endpoint conversion runs once
+ * per endpoint of the cluster, and the general path builds an error location and a
+ * lower-cased copy for every port.
+ */
+const COMMON_PROTOCOLS: ReadonlyMap<string, number> = new Map([
+  ['TCP', 6],
+  ['UDP', 17],
+  ['SCTP', 132],
+  ['tcp', 6],
+  ['udp', 17],
+  ['sctp', 132],
+]);
+
 function convertNamedPorts(ports: readonly V3EndpointPort[] | undefined, where: string) {
   const out: NamedPort[] = [];
-  for (const [i, p] of (ports ?? []).entries()) {
+  if (ports === undefined || ports === null) return out;
+  // Anything but an array keeps the generic iteration and its exact errors.
+  const list = Array.isArray(ports) ? ports : [...ports.entries()].map(([, p]) => p);
+  for (let i = 0; i < list.length; i++) {
+    const p = list[i]!;
     if (typeof p.name !== 'string' || !NAMED_PORT.test(p.name)) {
       throw new PolicyError('INVALID_PORT', `${where}[${i}].name: not a valid port name`);
     }
@@ -585,9 +603,12 @@ function convertNamedPorts(ports: readonly V3EndpointPort[] | undefined, where: 
       throw new PolicyError('INVALID_PORT', `${where}[${i}].port: ${p.port} is not in 1-65535`);
     }
     // Calico defaults an endpoint port's protocol to TCP.
+    const proto = p.protocol ?? 'TCP';
     out.push({
       name: p.name,
-      protocol: parseProtocol(p.protocol ?? 'TCP', `${where}[${i}].protocol`),
+      protocol:
+        (typeof proto === 'string' ? COMMON_PROTOCOLS.get(proto) : undefined) ??
+        parseProtocol(proto, `${where}[${i}].protocol`),
       port: p.port,
     });
   }
