@@ -3,6 +3,8 @@
 export {
   type AddWorkloadOptions,
   addWorkload,
+  bgpStatusFile,
+  birdSocket,
   DEFAULT_POOL,
   DEFAULT_PORTS,
   deleteWorkload,
@@ -12,9 +14,9 @@ export {
   type LabStatus,
   requireState,
   status,
-  syncRoutes,
   type UpOptions,
   up,
+  waitRoutes,
 } from './lab.js';
 export {
   formatMatrix,

@@ -109,6 +109,33 @@ test('3 hosts × 3 workloads: connectivity, policy enforced as the policy engine
     [],
   );
 
+  // Cross-host routes are BGP's: the router (BIRD) learned every host's blocks, and a
+  // namespace behind the router with nothing but a default route reaches a workload.
+  const router = execFileSync('ip', ['-n', status.router, 'route', 'show', 'proto', 'bird'], {
+    encoding: 'utf8',
+  });
+  for (const [i, h] of status.hosts.entries())
+    assert.match(router, new RegExp(`via ${h.address.replaceAll('.', '\\.')} dev r${i + 1}`));
+  assert.ok(status.outside);
+  const target = status.workloads.find((w) => w.host === 'host3')!;
+  execFileSync('ip', [
+    'netns',
+    'exec',
+    status.outside!,
+    'ping',
+    '-c',
+    '1',
+    '-W',
+    '2',
+    target.address!,
+  ]);
+  const nodeStatus = execFileSync(
+    join(root, 'bin', 'calicoctl'),
+    ['node', 'status', '--status-file', status.hosts[0]!.bgpStatusFile],
+    { encoding: 'utf8' },
+  );
+  assert.match(nodeStatus, /\| 10\.250\.0\.1 +\| global +\| up +\| [0-9:]+ \| Established +\|/);
+
   const ctlEnv = { ...process.env, ...status.env };
   execFileSync(
     join(root, 'bin', 'calicoctl'),
@@ -149,6 +176,40 @@ test('3 hosts × 3 workloads: connectivity, policy enforced as the policy engine
     if (JSON.stringify(got) === JSON.stringify(expected)) break;
   } while (Date.now() < deadline);
   assert.deepEqual(got, expected);
+
+  // Anycast: a service IP advertised by every host (BGPConfiguration serviceExternalIPs)
+  // is one ECMP route on the router; when host3 stops, its path goes after the
+  // restart time it advertised (the lab's BGPPeer maxRestartTime, 10 s) and the other two stay.
+  const anycast = '10.252.0.7';
+  execFileSync(
+    join(root, 'bin', 'calicoctl'),
+    [
+      'patch',
+      'bgpconfiguration',
+      'default',
+      '-p',
+      `{"spec":{"serviceExternalIPs":[{"cidr":"${anycast}/32"}]}}`,
+    ],
+    { env: ctlEnv },
+  );
+  const hopsOf = () => {
+    const text = execFileSync('ip', ['-n', status.router, 'route', 'show', `${anycast}/32`], {
+      encoding: 'utf8',
+    });
+    return [...text.matchAll(/via (\S+)/g)].map((m) => m[1]).sort();
+  };
+  const waitHops = async (want: string[], ms: number) => {
+    const end = Date.now() + ms;
+    let got = hopsOf();
+    while (JSON.stringify(got) !== JSON.stringify(want) && Date.now() < end) {
+      await new Promise((r) => setTimeout(r, 100));
+      got = hopsOf();
+    }
+    assert.deepEqual(got, want);
+  };
+  await waitHops(['10.250.1.2', '10.250.2.2', '10.250.3.2'], 30_000);
+  process.kill(status.hosts[2]!.agentPid!, 'SIGTERM');
+  await waitHops(['10.250.1.2', '10.250.2.2'], 40_000);
 
   const id = labId();
   lab('down');

@@ -2,7 +2,7 @@
 // creates something records it in the state file first, so `down` can undo a run that
 // died half way.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { pidAlive, run } from './exec.js';
@@ -19,14 +19,16 @@ import {
   type PortSpec,
   saveState,
 } from './state.js';
-import { blockAffinities, datastoreEnv, ensurePool, withStore } from './store.js';
+import { blockAffinities, datastoreEnv, ensureBgp, ensurePool, withStore } from './store.js';
 import {
+  birdConfig,
   createHost,
+  createOutside,
   createRouter,
   deleteNamespace,
   fabricAddresses,
   listNamespaces,
-  syncRouterRoutes,
+  routerRoutes,
   workloadInterfaceName,
 } from './topology.js';
 import { addWorkloadNetwork, deleteWorkloadNetwork } from './workloads.js';
@@ -84,7 +86,8 @@ async function startAgent(state: LabState, host: LabHost): Promise<void> {
     IP6: 'none',
     CALICO_NETNS: host.ns,
     NO_DEFAULT_POOLS: 'true',
-    CALICO_NETWORKING_BACKEND: 'none',
+    CALICO_NETWORKING_BACKEND: 'builtin',
+    CALICO_BGP_STATUS_FILE: bgpStatusFile(state, host),
     FELIX_HEALTHHOST: '127.0.0.1',
     FELIX_HEALTHPORT: String(host.healthPort),
     FELIX_PROMETHEUSMETRICSHOST: '127.0.0.1',
@@ -94,6 +97,57 @@ async function startAgent(state: LabState, host: LabHost): Promise<void> {
     FELIX_ENDPOINTSTATUSPATHPREFIX: state.dir,
   });
   saveState(state);
+}
+
+/** Where host's calico-node writes its BGP peers (`calicoctl node status --status-file`). */
+export function bgpStatusFile(state: LabState, host: LabHost): string {
+  return join(state.dir, `${host.name}.bgp-status.json`);
+}
+
+export function birdSocket(state: LabState): string {
+  return join(state.dir, 'router.bird.ctl');
+}
+
+/** BIRD on the router, peering with every host's calico-node. */
+async function startBird(state: LabState): Promise<void> {
+  const conf = join(state.dir, 'router.bird.conf');
+  writeFileSync(
+    conf,
+    birdConfig(
+      state.hosts.map((h) => h.fabricIp),
+      join(state.dir, 'router.bird.log'),
+    ),
+  );
+  const sock = birdSocket(state);
+  state.birdPid = spawnDetached(
+    [
+      'ip',
+      'netns',
+      'exec',
+      state.router,
+      'bird',
+      '-f',
+      '-c',
+      conf,
+      '-s',
+      sock,
+      '-P',
+      join(state.dir, 'router.bird.pid'),
+    ],
+    state.id,
+    join(state.dir, 'router.bird.out'),
+  );
+  saveState(state);
+  for (let i = 0; i < 100; i++) {
+    const r = await run(['birdc', '-s', sock, 'show', 'status'], { allowFail: true });
+    if (r.code === 0 && r.stdout.includes('Daemon is up')) return;
+    if (!pidAlive(state.birdPid)) break;
+    await sleep(100);
+  }
+  throw new LabError(
+    'AGENT_FAILED',
+    `BIRD on the router did not start:\n${tail(join(state.dir, 'router.bird.out'))}`,
+  );
 }
 
 async function waitReady(state: LabState, host: LabHost, timeoutMs: number): Promise<void> {
@@ -145,8 +199,11 @@ export async function up(opts: UpOptions): Promise<LabState> {
   mkdirSync(state.dataDir, { recursive: true });
   saveState(state);
 
-  p.step(`fabric: router namespace ${state.router}`);
+  p.step(`fabric: router namespace ${state.router}, outside namespace behind it`);
   await createRouter(state.router);
+  state.outside = `${state.prefix}outside`;
+  saveState(state);
+  await createOutside(state.router, state.outside);
   for (let i = 1; i <= opts.hosts; i++) {
     const { routerIp, hostIp } = fabricAddresses(i);
     const host: LabHost = {
@@ -163,7 +220,12 @@ export async function up(opts: UpOptions): Promise<LabState> {
     await createHost(state.router, host.ns, i);
   }
   p.step(`datastore: embedded in ${state.dataDir}, IP pool ${state.poolCidr}`);
-  await withStore(state.dataDir, (client) => ensurePool(client, state.poolCidr));
+  await withStore(state.dataDir, async (client) => {
+    await ensurePool(client, state.poolCidr);
+    await ensureBgp(client);
+  });
+  p.step('router: BIRD peering with every host (eBGP, AS 65000 ↔ 64512)');
+  await startBird(state);
   for (const host of state.hosts) {
     p.step(`host ${host.name}: starting calico-node`);
     await startAgent(state, host);
@@ -191,8 +253,8 @@ export async function up(opts: UpOptions): Promise<LabState> {
       }),
     );
   }
-  p.step('cross-host routes from IPAM block affinities');
-  await syncRoutes(state);
+  p.step('cross-host routes: waiting for every block to reach the router by BGP');
+  await waitRoutes(state);
   return state;
 }
 
@@ -254,7 +316,7 @@ export async function addWorkload(state: LabState, o: AddWorkloadOptions): Promi
     saveState(state);
     await waitListening(wl);
   }
-  if (o.syncRoutes !== false) await syncRoutes(state);
+  if (o.syncRoutes !== false) await waitRoutes(state);
   return wl;
 }
 
@@ -292,34 +354,52 @@ export async function deleteWorkload(state: LabState, ref: string): Promise<void
   await deleteNamespace(wl.ns);
   state.workloads = state.workloads.filter((w) => w !== wl);
   saveState(state);
-  await syncRoutes(state);
 }
 
 /**
- * Cross-host routes until BGP carries them: every affine block routed on the router via
- * its host's fabric address.
+ * Waits until the router has a BGP route for every block affine to a lab host, via that
+ * host (anycast and other routes may add next hops); returns the router's BGP routes.
  */
-export async function syncRoutes(state: LabState): Promise<number> {
-  const affinities = await withStore(state.dataDir, (_c, backend) => blockAffinities(backend));
-  const want = new Map<string, string>();
-  for (const [block, node] of affinities) {
-    const host = state.hosts.find((h) => h.name === node);
-    if (host !== undefined) want.set(block, host.fabricIp);
+export async function waitRoutes(
+  state: LabState,
+  timeoutMs = 60_000,
+): Promise<Map<string, string[]>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const affinities = await withStore(state.dataDir, (_c, backend) => blockAffinities(backend));
+    const routes = await routerRoutes(state.router);
+    const missing: string[] = [];
+    for (const [block, node] of affinities) {
+      const host = state.hosts.find((h) => h.name === node);
+      if (host !== undefined && !(routes.get(block) ?? []).includes(host.fabricIp))
+        missing.push(`${block} via ${host.fabricIp} (${node})`);
+    }
+    if (missing.length === 0) return routes;
+    if (Date.now() > deadline)
+      throw new LabError(
+        'AGENT_FAILED',
+        `The router has no BGP route for ${missing.join(', ')} after ${timeoutMs} ms (see ${join(state.dir, 'router.bird.log')} and the host logs)`,
+      );
+    await sleep(200);
   }
-  await syncRouterRoutes(state.router, want);
-  return want.size;
 }
 
 export interface LabStatus {
   dir: string;
   prefix: string;
   router: string;
+  /** namespace behind the router (10.249.0.2), routes only */
+  outside?: string;
+  /** BIRD's control socket on the router: `birdc -s <socket> show route` */
+  birdSocket: string;
   hosts: {
     name: string;
     namespace: string;
     address: string;
     agentPid?: number;
     agentRunning: boolean;
+    /** for `calicoctl node status --status-file` */
+    bgpStatusFile: string;
   }[];
   workloads: {
     namespace: string;
@@ -340,12 +420,15 @@ export function status(state: LabState): LabStatus {
     dir: state.dir,
     prefix: state.prefix,
     router: state.router,
+    ...(state.outside !== undefined ? { outside: state.outside } : {}),
+    birdSocket: birdSocket(state),
     hosts: state.hosts.map((h) => ({
       name: h.name,
       namespace: h.ns,
       address: h.fabricIp,
       ...(h.agentPid !== undefined ? { agentPid: h.agentPid } : {}),
       agentRunning: h.agentPid !== undefined && pidAlive(h.agentPid),
+      bgpStatusFile: bgpStatusFile(state, h),
     })),
     workloads: state.workloads.map((w) => ({
       namespace: w.namespace,
@@ -376,6 +459,7 @@ export async function down(dir: string): Promise<{ processes: number; namespaces
     return { processes: 0, namespaces: 0 };
   }
   const recorded = [
+    state.birdPid,
     ...state.hosts.map((h) => h.agentPid),
     ...state.workloads.map((w) => w.listenerPid),
   ].filter((p): p is number => p !== undefined);

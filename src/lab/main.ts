@@ -10,8 +10,8 @@ import {
   LabError,
   requireState,
   status,
-  syncRoutes,
   up,
+  waitRoutes,
 } from './lab.js';
 import { runListeners } from './listener.js';
 import { formatMatrix, type ProbeProtocol, probeAll } from './probe.js';
@@ -42,7 +42,7 @@ program
   )
   .option('-q, --quiet', 'no progress output')
   .action(async (o: { hosts: number; workloads: number; quiet?: boolean }) => {
-    const total = 3 + o.hosts * 3 + o.hosts * o.workloads;
+    const total = 4 + o.hosts * 3 + o.hosts * o.workloads;
     const progress = createProgress(total, process.stderr, o.quiet === true);
     const start = Date.now();
     const state = await up({ dir: labDir(), hosts: o.hosts, workloads: o.workloads, progress });
@@ -142,10 +142,14 @@ program
       process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
       return;
     }
-    const lines = [`lab ${s.dir} (namespaces ${s.prefix}*, router ${s.router})`, 'hosts:'];
+    const lines = [
+      `lab ${s.dir} (namespaces ${s.prefix}*, router ${s.router}, outside ${s.outside ?? '-'})`,
+      `router BGP: birdc -s ${s.birdSocket} show protocols`,
+      'hosts:',
+    ];
     for (const h of s.hosts) {
       lines.push(
-        `  ${h.name.padEnd(8)} ${h.address.padEnd(14)} calico-node ${h.agentRunning ? `running (pid ${h.agentPid})` : 'NOT running'}`,
+        `  ${h.name.padEnd(8)} ${h.address.padEnd(14)} calico-node ${h.agentRunning ? `running (pid ${h.agentPid})` : 'NOT running'}  BGP: calicoctl node status --status-file ${h.bgpStatusFile}`,
       );
     }
     lines.push('workloads:');
@@ -168,10 +172,11 @@ program
 
 program
   .command('routes')
-  .description("re-sync the router's cross-host routes from the IPAM block affinities")
+  .description("the router's BGP routes, once every affine block has one")
   .action(async () => {
-    const n = await syncRoutes(requireState(labDir()));
-    process.stdout.write(`${n} block routes\n`);
+    const routes = await waitRoutes(requireState(labDir()));
+    for (const [dst, hops] of [...routes].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      process.stdout.write(`${dst.padEnd(18)} via ${hops.join(', ')}\n`);
   });
 
 program

@@ -46,6 +46,10 @@ export interface LabState {
   dataDir: string;
   poolCidr: string;
   router: string;
+  /** a namespace behind the router that reaches workloads by plain routes */
+  outside?: string;
+  /** BIRD on the router */
+  birdPid?: number;
   hosts: LabHost[];
   workloads: LabWorkload[];
   /** processes started but not owned by a host or workload entry (none today) */

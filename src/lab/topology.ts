@@ -32,11 +32,6 @@ async function sysctl(ns: string, settings: readonly string[]): Promise<void> {
   await run(['ip', 'netns', 'exec', ns, 'sysctl', '-qw', ...settings]);
 }
 
-export async function createRouter(ns: string): Promise<void> {
-  await addNamespace(ns);
-  await sysctl(ns, ['net.ipv4.ip_forward=1']);
-}
-
 /** A host namespace linked to the router: `r<index>` on the router, `eth0` on the host. */
 export async function createHost(router: string, ns: string, index: number): Promise<void> {
   const { routerIp, hostIp } = fabricAddresses(index);
@@ -113,27 +108,86 @@ export async function plumbWorkload(
   ]);
 }
 
-/** Route protocol number for the lab's own routes, so a re-sync touches nothing else. */
-export const LAB_ROUTE_PROTO = 'static';
+/** The router's own address (on its loopback): every host's BGP peer and BIRD's router id. */
+export const ROUTER_ID = `${FABRIC_BASE}.0.1`;
+/** The fabric's AS; hosts keep Calico's default 64512, so every session is eBGP. */
+export const ROUTER_AS = 65000;
+/** The "outside" network behind the router: a client that knows nothing of Calico. */
+export const OUTSIDE = { routerIp: '10.249.0.1', ip: '10.249.0.2' };
+
+export async function createRouter(ns: string): Promise<void> {
+  await addNamespace(ns);
+  await sysctl(ns, ['net.ipv4.ip_forward=1']);
+  await ipBatch(ns, [`addr add ${ROUTER_ID}/32 dev lo`]);
+}
+
+/** A namespace behind the router with only a default route: it reaches workloads by the router's BGP routes. */
+export async function createOutside(router: string, ns: string): Promise<void> {
+  await addNamespace(ns);
+  await run([
+    'ip',
+    'link',
+    'add',
+    'out0',
+    'netns',
+    router,
+    'type',
+    'veth',
+    'peer',
+    'name',
+    'eth0',
+    'netns',
+    ns,
+  ]);
+  await ipBatch(router, [`addr add ${OUTSIDE.routerIp}/24 dev out0`, 'link set out0 up']);
+  await ipBatch(ns, [
+    `addr add ${OUTSIDE.ip}/24 dev eth0`,
+    'link set eth0 up',
+    `route add default via ${OUTSIDE.routerIp}`,
+  ]);
+}
 
 /**
- * Makes the router's lab routes exactly `want` (block CIDR → next hop). Hosts need no
- * such routes: their default route already points at the router, which is the only
- * way to another host in this fabric.
+ * BIRD 2 for the router, a top-of-rack switch in Calico's usual L3 design: one eBGP
+ * session per host (to the router's loopback, hence multihop), everything the hosts
+ * announce imported and installed with ECMP (`merge paths`), nothing sent down (each
+ * host's default route already points here).
  */
-export async function syncRouterRoutes(router: string, want: ReadonlyMap<string, string>) {
-  const r = await run(['ip', '-n', router, '-j', 'route', 'show', 'proto', LAB_ROUTE_PROTO]);
-  const have = new Map<string, string>();
-  for (const e of JSON.parse(r.stdout || '[]') as { dst: string; gateway?: string }[]) {
-    have.set(e.dst, e.gateway ?? '');
+export function birdConfig(hostIps: readonly string[], logFile: string): string {
+  const lines = [
+    `log "${logFile}" all;`,
+    `router id ${ROUTER_ID};`,
+    'protocol device { scan time 10; }',
+    // connected host links, so the hosts' next hops resolve (multihop BGP is recursive)
+    'protocol direct { ipv4; interface "r*"; }',
+    'protocol kernel kernel4 {',
+    '  ipv4 { import none; export where source = RTS_BGP; };',
+    '  merge paths on;',
+    '}',
+    'template bgp calico_node {',
+    `  local ${ROUTER_ID} as ${ROUTER_AS};`,
+    '  multihop;',
+    '  connect retry time 2;',
+    '  ipv4 { import all; export none; };',
+    '}',
+  ];
+  hostIps.forEach((ip, i) => {
+    lines.push(`protocol bgp host${i + 1} from calico_node { neighbor ${ip} as 64512; }`);
+  });
+  return `${lines.join('\n')}\n`;
+}
+
+/** The router's BGP routes in its kernel: destination → sorted next hops. */
+export async function routerRoutes(router: string): Promise<Map<string, string[]>> {
+  const r = await run(['ip', '-n', router, '-j', 'route', 'show', 'proto', 'bird']);
+  const out = new Map<string, string[]>();
+  for (const e of JSON.parse(r.stdout || '[]') as {
+    dst: string;
+    gateway?: string;
+    nexthops?: { gateway: string }[];
+  }[]) {
+    const dst = e.dst.includes('/') ? e.dst : `${e.dst}/32`;
+    out.set(dst, (e.nexthops ? e.nexthops.map((n) => n.gateway) : [e.gateway ?? '']).sort());
   }
-  const lines: string[] = [];
-  for (const [dst] of have)
-    if (!want.has(dst)) lines.push(`route del ${dst} proto ${LAB_ROUTE_PROTO}`);
-  for (const [dst, via] of want) {
-    if (have.get(dst) !== via)
-      lines.push(`route replace ${dst} via ${via} proto ${LAB_ROUTE_PROTO}`);
-  }
-  await ipBatch(router, lines);
-  return { added: lines.filter((l) => l.startsWith('route replace')).length };
+  return out;
 }
