@@ -72,7 +72,16 @@ export async function runSpeakerService(config: SpeakerProcessConfig | 'stdin'):
     } else if (handleLine) handleLine(line);
     else queued.push(line);
   });
-  rl.on('close', () => process.exit(0));
+  let statusPath: string | null = null;
+  // However we end, a status file left behind would tell `calicoctl node status` that a
+  // speaker still runs; the kernel routes stay (graceful restart) either way.
+  const quit = (): never => {
+    if (statusPath !== null) removeNodeStatus(statusPath);
+    process.exit(0);
+  };
+  rl.on('close', quit);
+  process.once('SIGTERM', quit);
+  process.once('SIGINT', quit);
   const cfg =
     config === 'stdin'
       ? await new Promise<SpeakerProcessConfig>((resolve, reject) => {
@@ -109,6 +118,7 @@ export async function runSpeakerService(config: SpeakerProcessConfig | 'stdin'):
     ...(programmer ? { routeProgrammer: programmer } : {}),
   });
   const statusFile = cfg.statusFile === undefined ? DEFAULT_STATUS_FILE : cfg.statusFile;
+  statusPath = statusFile;
   let statusDirReady = false;
   // Status reporting must never take BGP down: a full disk only costs `node status`.
   const writeStatus = (): void => {
