@@ -86,6 +86,11 @@ export interface ToolRunner {
   ): Promise<ExecResult>;
   /** a POSIX sh script (must not `exit`) */
   script(text: string): Promise<ExecResult>;
+  /**
+   * `ip -force -batch` of `lines`: failures are reported in stderr as
+   * `Command failed -:<line>` (1-based within `lines`), as `ip` itself does
+   */
+  ipBatch(lines: readonly string[]): Promise<ExecResult>;
   close(): Promise<void>;
 }
 
@@ -98,7 +103,41 @@ export class SpawnRunner implements ToolRunner {
   script(text: string) {
     return execTool(inNetns(this.netns, ['sh', '-s']), text, true);
   }
+  ipBatch(lines: readonly string[]) {
+    return execTool(
+      inNetns(this.netns, ['ip', '-force', '-batch', '-']),
+      `${lines.join('\n')}\n`,
+      true,
+    );
+  }
   async close() {}
+}
+
+/**
+ * ref()/unref() of a child's pipe. A pipe whose handle is already closed would queue a
+ * 'connect' listener per call instead, so those are left alone.
+ */
+function refStream(s: unknown, on: boolean): void {
+  const sock = s as { _handle?: unknown; ref?: () => void; unref?: () => void } | null;
+  if (!sock?._handle) return;
+  if (on) sock.ref?.();
+  else sock.unref?.();
+}
+
+// Helper directories still present when the process exits (an owner that never called
+// close()) are removed then; the helpers themselves exit when their stdin closes.
+const liveDirs = new Set<string>();
+let exitHook = false;
+function privateDir(prefix: string): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  if (!exitHook) process.once('exit', () => [...liveDirs].forEach(removeDir));
+  exitHook = true;
+  liveDirs.add(d);
+  return d;
+}
+function removeDir(d: string): void {
+  liveDirs.delete(d);
+  rmSync(d, { recursive: true, force: true });
 }
 
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -136,6 +175,9 @@ class Helper {
     });
     child.on('error', (e) => this.fail(e));
     child.on('close', (code) => this.fail(new Error(`helper exited (${code})`)));
+    // stdin and stderr never need to keep the process alive; stdout does while we wait
+    refStream(child.stdin, false);
+    refStream(child.stderr, false);
     this.idle();
   }
   get alive(): boolean {
@@ -149,15 +191,13 @@ class Helper {
   }
   private idle() {
     this.child.unref();
-    (this.child.stdout as { unref?: () => void }).unref?.();
-    (this.child.stdin as { unref?: () => void }).unref?.();
-    (this.child.stderr as { unref?: () => void } | null)?.unref?.();
+    refStream(this.child.stdout, false);
   }
   /** Writes `text`; resolves with the output before the marker and the marker's group. */
   request(text: string): Promise<[string, string]> {
     if (this.dead) return Promise.reject(this.dead);
     this.child.ref();
-    (this.child.stdout as { ref?: () => void }).ref?.();
+    refStream(this.child.stdout, true);
     return new Promise<string>((resolve, reject) => {
       this.waiting = { resolve, reject };
       this.child.stdin!.write(text);
@@ -204,7 +244,7 @@ export class ShellRunner implements ToolRunner {
 
   private start(): Helper {
     if (this.helper?.alive) return this.helper;
-    this.dir ??= mkdtempSync(join(tmpdir(), 'calico-dp-'));
+    this.dir ??= privateDir('calico-dp-');
     const child = spawn(inNetns(this.netns, ['sh'])[0]!, inNetns(this.netns, ['sh']).slice(1), {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
@@ -255,6 +295,15 @@ export class ShellRunner implements ToolRunner {
     return result;
   }
 
+  /**
+   * A fresh `ip` per batch, started by the shell: a long-lived `ip -batch` caches
+   * interface name → index, which goes stale when a workload's interface is re-created
+   * under the same name.
+   */
+  ipBatch(lines: readonly string[]): Promise<ExecResult> {
+    return this.exec(['ip', '-force', '-batch', '-'], `${lines.join('\n')}\n`, true);
+  }
+
   async script(text: string): Promise<ExecResult> {
     if (this.closed) return this.fallback.script(text);
     try {
@@ -269,7 +318,7 @@ export class ShellRunner implements ToolRunner {
     this.closed = true;
     await this.queue.run(async () => {
       await this.helper?.stop();
-      if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+      if (this.dir) removeDir(this.dir);
       this.dir = undefined;
     });
   }
@@ -294,7 +343,7 @@ export class NftSession {
 
   private start(): Helper {
     if (this.helper?.alive) return this.helper;
-    this.dir ??= mkdtempSync(join(tmpdir(), 'calico-nft-'));
+    this.dir ??= privateDir('calico-nft-');
     const argv = inNetns(this.netns, ['sh', '-c', `exec ${quote(this.nft)} -i 2>&1`]);
     const child = spawn(argv[0]!, argv.slice(1), {
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -328,7 +377,7 @@ export class NftSession {
   async close(): Promise<void> {
     await this.queue.run(async () => {
       await this.helper?.stop();
-      if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+      if (this.dir) removeDir(this.dir);
       this.dir = undefined;
     });
   }

@@ -160,11 +160,7 @@ export class RouteTable {
 
   private async batch(lines: string[]): Promise<Set<number>> {
     if (lines.length === 0) return new Set();
-    const r = await this.runner.exec(
-      ['ip', '-force', '-batch', '-'],
-      `${lines.join('\n')}\n`,
-      true,
-    );
+    const r = await this.runner.ipBatch(lines);
     const failed = new Set<number>();
     for (const m of r.stderr.matchAll(/Command failed -:(\d+)/g)) failed.add(Number(m[1]) - 1);
     if (r.code !== 0 && failed.size === 0)
