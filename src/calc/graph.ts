@@ -100,6 +100,28 @@ interface ContributorData {
 }
 
 /**
+ * Whether two versions of a policy select the same endpoints and order the same in
+ * their tier lists: everything an endpoint's desired state takes from a policy
+ * (policiesForEndpoint: id, tier, order, selector, directions, chains).
+ */
+function samePlacement(a: BackendPolicy, b: BackendPolicy): boolean {
+  return (
+    a.key.kind === b.key.kind &&
+    a.key.namespace === b.key.namespace &&
+    a.key.name === b.key.name &&
+    a.tier === b.tier &&
+    a.order === b.order &&
+    a.selector.canonical === b.selector.canonical &&
+    a.ingress === b.ingress &&
+    a.egress === b.egress &&
+    a.staged === b.staged &&
+    a.doNotTrack === b.doNotTrack &&
+    a.preDNAT === b.preDNAT &&
+    a.applyOnForward === b.applyOnForward
+  );
+}
+
+/**
  * Identity of a label class: every string is length-prefixed, so the encoding is
  * injective without escaping (and several times cheaper than JSON.stringify). Keys
  * follow insertion order, so equal label sets written in another order get separate
@@ -436,6 +458,10 @@ export class CalcGraph {
 
   private setPolicy(key: string, backend: BackendPolicy, everywhere: boolean): void {
     const old = this.policies.get(key);
+    if (old !== undefined && samePlacement(old.backend, backend)) {
+      this.replacePolicyRules(old, backend, everywhere);
+      return;
+    }
     const entry: PolicyEntry = {
       key,
       backend,
@@ -463,6 +489,37 @@ export class CalcGraph {
     // survive the swap instead of being torn down and rebuilt.
     this.refreshPolicy(entry);
     if (old !== undefined) this.dropPolicyEntry(old);
+  }
+
+  /**
+   * A new version that selects the same endpoints and sits in the same place in
+   * their tier lists (most policy edits change only rules): the endpoints' states
+   * cannot change, so they are neither rematched nor re-rendered; only the program
+   * and the IP sets whose references changed are.
+   */
+  private replacePolicyRules(old: PolicyEntry, backend: BackendPolicy, everywhere: boolean): void {
+    const entry: PolicyEntry = {
+      key: old.key,
+      backend,
+      id: old.id,
+      everywhere,
+      matched: old.matched,
+      compiled: undefined,
+    };
+    this.policies.set(old.key, entry);
+    this.policyIndex.remove(old);
+    this.policyIndex.add(entry, backend.selector);
+    const byTier = this.policiesByTier.get(backend.tier)!;
+    byTier.delete(old);
+    byTier.add(entry);
+    for (const ep of old.matched) {
+      ep.policies.delete(old);
+      ep.policies.add(entry);
+    }
+    // Activate the new version before releasing the old one, so IP sets both use
+    // survive the swap instead of being torn down and rebuilt.
+    this.refreshPolicy(entry);
+    this.deactivatePolicy(old);
   }
 
   private removePolicy(key: string): void {
