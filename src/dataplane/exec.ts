@@ -207,11 +207,13 @@ class Helper {
     });
   }
   async stop(): Promise<void> {
-    if (this.dead) return;
-    const closed = new Promise<void>((r) => this.child.once('close', () => r()));
+    if (this.dead || this.child.exitCode !== null || this.child.signalCode !== null) return;
+    // 'exit' (not 'close'): an unref'd stdout may never be read to its end
+    const exited = new Promise<void>((r) => this.child.once('exit', () => r()));
     this.child.ref();
+    refStream(this.child.stdout, true);
     this.child.stdin!.end();
-    await closed;
+    await exited;
   }
 }
 
