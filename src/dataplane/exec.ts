@@ -246,11 +246,14 @@ export class ShellRunner implements ToolRunner {
 
   private start(): Helper {
     if (this.helper?.alive) return this.helper;
-    this.dir ??= privateDir('calico-dp-');
-    const child = spawn(inNetns(this.netns, ['sh'])[0]!, inNetns(this.netns, ['sh']).slice(1), {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    // a directory per helper: the one a dead helper removed on its way out is not reused
+    if (this.dir) removeDir(this.dir);
+    this.dir = privateDir('calico-dp-');
+    const argv = inNetns(this.netns, ['sh']);
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
     this.helper = new Helper(child, /__cali_done__ (\d+)\n/);
+    // also when this process is killed: the shell exits at the end of its stdin
+    child.stdin!.write(`trap "rm -rf -- ${quote(this.dir)}" EXIT\n`);
     return this.helper;
   }
 
@@ -345,11 +348,14 @@ export class NftSession {
 
   private start(): Helper {
     if (this.helper?.alive) return this.helper;
-    this.dir ??= privateDir('calico-nft-');
-    const argv = inNetns(this.netns, ['sh', '-c', `exec ${quote(this.nft)} -i 2>&1`]);
+    if (this.dir) removeDir(this.dir);
+    this.dir = privateDir('calico-nft-');
+    // The shell outlives nft to remove the directory, also when this process is killed
+    // (nft exits at the end of its stdin).
+    const argv = inNetns(this.netns, ['sh', '-c', `${quote(this.nft)} -i 2>&1; rm -rf -- "$HOME"`]);
     const child = spawn(argv[0]!, argv.slice(1), {
       stdio: ['pipe', 'pipe', 'pipe'],
-      // nft keeps its line history in $HOME: keep it in our directory, removed on close
+      // nft keeps its line history in $HOME: keep it in our directory
       env: { ...process.env, ...nftEnv(), HOME: this.dir },
     });
     this.helper = new Helper(
