@@ -11,7 +11,7 @@ import {
 } from '../calc/index.js';
 import { ShellRunner, SpawnRunner, type ToolRunner } from './exec.js';
 import { configureInterfaces } from './interfaces.js';
-import { countTable, type RenderedTable, type TableCounts } from './model.js';
+import { countTable, countTableDelta, type RenderedTable, type TableCounts } from './model.js';
 import { TABLE_NAME } from './names.js';
 import { type NftStats, NftTable, type SyncResult } from './nft.js';
 import { Renderer } from './render.js';
@@ -96,6 +96,7 @@ export class Dataplane {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private last: RenderedTable | undefined;
+  private lastCounts: TableCounts = zeroCounts();
   private applies = 0;
   private lastApplyMs = 0;
 
@@ -240,6 +241,10 @@ export class Dataplane {
         this.allSetsDirty = true;
         throw e;
       }
+      this.lastCounts =
+        changes && changes.base === this.last
+          ? countTableDelta(changes.base, this.lastCounts, rendered, changes.touched)
+          : countTable(rendered);
       this.last = rendered;
     };
     await Promise.all([interfaces(), routes(), table()]);
@@ -252,7 +257,7 @@ export class Dataplane {
       nftMs,
       nft: nftResult,
       routes: routeResult,
-      counts: this.last ? countTable(this.last) : zeroCounts(),
+      counts: { ...this.lastCounts },
     };
     this.opts.onApply?.(m);
     return m;
@@ -278,7 +283,7 @@ export class Dataplane {
 
   metrics(): DataplaneMetrics {
     return {
-      ...(this.last ? countTable(this.last) : zeroCounts()),
+      ...this.lastCounts,
       applies: this.applies,
       lastApplyMs: this.lastApplyMs,
       nft: { ...this.nft.stats },

@@ -10,7 +10,8 @@ import {
   emptyDesiredState,
 } from '../calc/index.js';
 import { policy, profile, rule, TCP, tier, updatesFor, workload } from './fixtures.js';
-import { diffTables, type RenderedTable, Renderer, renderTable } from './index.js';
+import { countTable, diffTables, type RenderedTable, Renderer, renderTable } from './index.js';
+import { countTableDelta } from './model.js';
 import type { DirtyKeys } from './render.js';
 
 const SETS = ['s0', 's1', 's2'];
@@ -127,6 +128,10 @@ test('renderChanges equals a full render and a full diff, change after change', 
             assert.deepEqual(
               lines(diffTables(prev, next, ch.touched).script),
               lines(diffTables(prev, next).script),
+            );
+            assert.deepEqual(
+              countTableDelta(prev, countTable(prev), next, ch.touched),
+              countTable(next),
             );
           }
           prev = next;
