@@ -62,7 +62,8 @@ export function namedPortMembers(
   for (const p of ports) {
     if (p.name !== portName || !PORT_PROTOCOLS.has(p.protocol)) continue;
     if (protocol !== undefined && p.protocol !== protocol) continue;
-    for (const a of addrs) out.push(`${a},${protocolToken(p.protocol)}:${p.port}`);
+    // Flat strings (join): IP sets keep one per endpoint and port.
+    for (const a of addrs) out.push([a, ',', protocolToken(p.protocol), ':', p.port].join(''));
   }
   return out;
 }

@@ -64,7 +64,9 @@ export function resourceKey(
   const k8s = isK8s(apiVersion);
   const namespaced = k8s ? NAMESPACED_K8S.has(kind) : NAMESPACED_CALICO.has(kind);
   const ns = namespaced ? namespace || 'default' : '';
-  return `${k8s ? 'k8s' : 'v3'}|${kind}|${ns}|${name}`;
+  // join builds one flat string; a template literal builds a tree of cons strings,
+  // and this key is kept for every resource of the cluster.
+  return [k8s ? 'k8s' : 'v3', kind, ns, name].join('|');
 }
 
 export function keyOfResource(res: ResourceLike): string {
@@ -163,12 +165,16 @@ function record(v: unknown): Record<string, unknown> {
 }
 
 function endpointInput(backend: BackendEndpoint, spec: Record<string, unknown>): EndpointInput {
-  const addrs = backend.addresses.map(formatIp);
+  // Kept for every endpoint of the cluster, so built flat (join) rather than as cons
+  // strings, and each address formatted once: the address is a slice of its CIDR.
+  const nets = backend.addresses.map((ip) =>
+    [formatIp(ip), ip.family === 4 ? '/32' : '/128'].join(''),
+  );
+  const addrs = nets.map((n) => n.slice(0, n.lastIndexOf('/')));
   const mac = str(spec.mac);
   return {
     backend,
-    // Each address formatted once: a host CIDR is its address text plus the length.
-    nets: addrs.map((a, i) => `${a}/${backend.addresses[i]!.family === 4 ? 32 : 128}`),
+    nets,
     addrs,
     ...(mac !== undefined ? { mac } : {}),
     allowSpoofedSourcePrefixes: stringList(spec.allowSpoofedSourcePrefixes).map((t) =>
