@@ -1,7 +1,7 @@
 // `npm run bench -- dataplane [--json] [--workloads N] [--policies N] [--sets N] [--seconds S]
-//  [--runs N] [--cycles N] [--no-packet] [--no-helpers]` (root: builds network namespaces,
-//  removed afterwards; --no-helpers starts processes per change instead of keeping a shell
-//  and `nft -i` in the namespace)
+//  [--runs N] [--cycles N] [--rounds N] [--no-packet] [--no-helpers]` (root: builds network
+//  namespaces, removed afterwards; --no-helpers starts processes per change instead of
+//  keeping a shell and `nft -i` in the namespace)
 //
 // 1. Full programming: 250 local workloads, 1,000 policies, 2,000 IP sets. Our first
 //    flush (render + serialise + one atomic `nft -f -`) against plain `nft -f <file>`
@@ -130,21 +130,27 @@ function cpuMs(): number {
   const f = stat('self');
   let ticks = Number(f[13]) + Number(f[14]);
   let ns = 0;
-  for (const t of readdirSync('/proc/self/task')) {
-    let kids: string[] = [];
-    try {
-      kids = readFileSync(`/proc/self/task/${t}/children`, 'utf8').trim().split(/\s+/);
-    } catch {
-      continue;
-    }
-    for (const k of kids.filter(Boolean)) {
+  // live descendants, recursively: `nft -i` runs under a shell that removes its directory
+  const children = (pid: string): string[] => {
+    const out: string[] = [];
+    for (const t of readdirSync(`/proc/${pid}/task`))
       try {
-        const g = stat(k);
-        ns += Number(readFileSync(`/proc/${k}/schedstat`, 'utf8').split(' ')[0]);
-        ticks += Number(g[13]) + Number(g[14]);
+        out.push(...readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(/\s+/));
       } catch {
-        // exited between the listing and the read: its ticks are in our cutime next time
+        // thread or process gone
       }
+    return out.filter(Boolean);
+  };
+  const todo = children('self');
+  while (todo.length > 0) {
+    const k = todo.pop()!;
+    try {
+      const g = stat(k);
+      ns += Number(readFileSync(`/proc/${k}/schedstat`, 'utf8').split(' ')[0]);
+      ticks += Number(g[13]) + Number(g[14]);
+      todo.push(...children(k));
+    } catch {
+      // exited between the listing and the read: its ticks are in its parent's cutime
     }
   }
   return (u.user + u.system) / 1000 + ticks * 10 + ns / 1e6;
@@ -209,6 +215,7 @@ const bench: Benchmark = async (args) => {
   const secs = arg(args, 'seconds', 3);
   const runs = arg(args, 'runs', 3);
   const cycles = arg(args, 'cycles', 20);
+  const rounds = arg(args, 'rounds', 2);
   const packet = !args.includes('--no-packet');
   const helpers = !args.includes('--no-helpers');
   const lab = new NetnsLab('ctdb');
@@ -437,31 +444,42 @@ const bench: Benchmark = async (args) => {
     // ---- 3. packet cost
     const srv = lab.agent(wb.netns);
     await srv.listen({ tcp: [8080] });
-    const measure = async (label: string) => {
-      const gbps: number[] = [];
-      const cps: number[] = [];
+    // Rounds alternate the two programs (each a full rewrite of the table) so a change in
+    // machine load hits both sides alike; every round takes 2 samples of each metric.
+    const samples = { none: { gbps: [] as number[], cps: [] as number[] } };
+    const heavyS = { gbps: [] as number[], cps: [] as number[] };
+    const measure = async (into: { gbps: number[]; cps: number[] }) => {
       for (let i = 0; i < 2; i++) {
-        gbps.push(await iperf(lab, wa.netns, wb.netns, wb.ipv4!, secs));
-        cps.push(await connRate(lab, wa.netns, wb.ipv4!, secs));
+        into.gbps.push(await iperf(lab, wa.netns, wb.netns, wb.ipv4!, secs));
+        into.cps.push(await connRate(lab, wa.netns, wb.ipv4!, secs));
       }
-      notes.push(
-        `${label}: TCP ${gbps.map((g) => g.toFixed(2)).join(' / ')} Gbit/s, ${cps.map((c) => c.toFixed(0)).join(' / ')} conn/s`,
-      );
-      return { gbps: median(gbps), cps: median(cps) };
     };
     const none = new Dataplane({ netns: topo.host, helpers });
     for (const u of scenario(nWl, 0, 0, real)) none.apply(u);
-    await none.flush();
-    const base = await measure('no policy');
     const big = new Dataplane({ netns: topo.host, helpers });
     for (const u of scenario(nWl, nPolBig, nSets, real)) big.apply(u);
-    const [bigMs, bigM] = await timed(() => big.flush());
-    notes.push(
-      `${nPolBig} policies: ${bigM.counts.rules} rules, programmed in ${bigMs.toFixed(0)} ms`,
-    );
-    const heavy = await measure(`${nPolBig} policies`);
+    for (let r = 0; r < rounds; r++) {
+      none.forceFullResync();
+      await none.flush();
+      await measure(samples.none);
+      big.forceFullResync();
+      const [bigMs, bigM] = await timed(() => big.flush());
+      if (r === 0)
+        notes.push(
+          `${nPolBig} policies: ${bigM.counts.rules} rules, programmed in ${bigMs.toFixed(0)} ms`,
+        );
+      await measure(heavyS);
+    }
     await none.stop();
     await big.stop();
+    const show = (label: string, x: { gbps: number[]; cps: number[] }) =>
+      notes.push(
+        `${label}: TCP ${x.gbps.map((g) => g.toFixed(2)).join(' / ')} Gbit/s, ${x.cps.map((c) => c.toFixed(0)).join(' / ')} conn/s (in round order)`,
+      );
+    show('no policy', samples.none);
+    show(`${nPolBig} policies`, heavyS);
+    const base = { gbps: median(samples.none.gbps), cps: median(samples.none.cps) };
+    const heavy = { gbps: median(heavyS.gbps), cps: median(heavyS.cps) };
 
     figures.push(
       {
