@@ -69,7 +69,12 @@ export interface CalcGraphOptions {
  * classes' selector lists.
  */
 interface LabelClass {
-  readonly key: string;
+  /** classHash of the own labels, profiles and ports */
+  readonly hash: number;
+  /** the next class with the same hash */
+  next: LabelClass | undefined;
+  /** in the graph's class table (the label index drops entries of dead classes lazily) */
+  live: boolean;
   readonly ownLabels: Labels;
   readonly profiles: readonly string[];
   readonly ports: readonly NamedPort[];
@@ -121,24 +126,28 @@ function samePlacement(a: BackendPolicy, b: BackendPolicy): boolean {
   );
 }
 
+function hashString(h: number, s: string): number {
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  // A terminator, so that "ab","c" and "a","bc" hash apart.
+  return Math.imul(h ^ 0x1f, 0x01000193);
+}
+
 /**
- * Identity of a label class: every string is length-prefixed, so the encoding is
- * injective without escaping (and several times cheaper than JSON.stringify). Keys
- * follow insertion order, so equal label sets written in another order get separate
- * classes: harmless, classes only share work.
+ * FNV-1a over a class's identity. Computed with no allocation: a key string built
+ * per endpoint (and hashed again by a Map) cost more than everything else the class
+ * lookup does. Equal inputs hash equal; collisions are resolved by comparing.
  */
-function classKey(own: Labels, profiles: readonly string[], ports: readonly NamedPort[]): string {
-  let key = '';
-  for (const k in own) {
-    const v = own[k];
-    if (typeof v !== 'string') return `!${JSON.stringify([own, profiles, ports])}`;
-    key += `${k.length}:${k}${v.length}:${v}`;
+function classHash(own: Labels, profiles: readonly string[], ports: readonly NamedPort[]): number {
+  let h = 0x811c9dc5;
+  for (const k in own) h = hashString(hashString(h, k), String(own[k]));
+  h = Math.imul(h ^ profiles.length, 0x01000193);
+  for (const p of profiles) h = hashString(h, String(p));
+  for (const p of ports) {
+    h = hashString(h, String(p.name));
+    h = Math.imul(h ^ p.protocol, 0x01000193);
+    h = Math.imul(h ^ p.port, 0x01000193);
   }
-  key += `|${profiles.length}`;
-  for (const p of profiles) key += `|${p.length}:${p}`;
-  key += `|${ports.length}`;
-  for (const p of ports) key += `|${p.name.length}:${p.name}${p.protocol},${p.port}`;
-  return key;
+  return h;
 }
 
 function sameStrings(a: readonly string[], b: readonly string[]): boolean {
@@ -266,11 +275,13 @@ export class CalcGraph {
   private readonly profiles = new Map<string, { key: string; value: BackendProfile }>();
   private readonly profileNames = new Map<string, string>();
   private readonly contributors = new Map<string, Contributor>();
-  private readonly classes = new Map<string, LabelClass>();
+  /** label classes by classHash, chained through `next` */
+  private readonly classes = new Map<number, LabelClass>();
+  private classCount = 0;
   private readonly profileUsers = new Map<string, Set<LabelClass>>();
   private readonly labelIndex = new LabelIndex<LabelClass>(
-    (c) => this.classes.get(c.key) === c,
-    () => this.classes.values(),
+    (c) => c.live,
+    () => this.allClasses(),
   );
   private readonly locals = new Map<string, LocalEndpoint>();
   private readonly pools = new Map<string, PoolInput>();
@@ -704,11 +715,21 @@ export class CalcGraph {
 
   /** The class of a label set, created (and matched against active selectors) on first use. */
   private classOf(ownLabels: Labels, profiles: readonly string[], ports: readonly NamedPort[]) {
-    const key = classKey(ownLabels, profiles, ports);
-    const known = this.classes.get(key);
-    if (known !== undefined) return known;
+    const hash = classHash(ownLabels, profiles, ports);
+    const head = this.classes.get(hash);
+    for (let c = head; c !== undefined; c = c.next) {
+      if (
+        sameLabels(c.ownLabels, ownLabels) &&
+        sameStrings(c.profiles, profiles) &&
+        samePorts(c.ports, ports)
+      ) {
+        return c;
+      }
+    }
     const cls: LabelClass = {
-      key,
+      hash,
+      next: head,
+      live: true,
       ownLabels,
       profiles,
       ports,
@@ -717,7 +738,8 @@ export class CalcGraph {
       members: new Set(),
       uses: new Set(),
     };
-    this.classes.set(key, cls);
+    this.classes.set(hash, cls);
+    this.classCount++;
     this.labelIndex.add(cls);
     for (const name of profiles) {
       let users = this.profileUsers.get(name);
@@ -745,9 +767,26 @@ export class CalcGraph {
     candidates.clear();
   }
 
+  private *allClasses(): Generator<LabelClass> {
+    for (const head of this.classes.values()) {
+      for (let c: LabelClass | undefined = head; c !== undefined; c = c.next) yield c;
+    }
+  }
+
   private dropClassIfEmpty(cls: LabelClass): void {
-    if (cls.members.size > 0 || this.classes.get(cls.key) !== cls) return;
-    this.classes.delete(cls.key);
+    if (cls.members.size > 0 || !cls.live) return;
+    cls.live = false;
+    this.classCount--;
+    const head = this.classes.get(cls.hash);
+    if (head === cls) {
+      if (cls.next === undefined) this.classes.delete(cls.hash);
+      else this.classes.set(cls.hash, cls.next);
+    } else {
+      let prev = head;
+      while (prev !== undefined && prev.next !== cls) prev = prev.next;
+      if (prev !== undefined) prev.next = cls.next;
+    }
+    cls.next = undefined;
     this.labelIndex.remove(cls.labels);
     for (const name of cls.profiles) this.unindexProfileUser(name, cls);
     for (const use of cls.uses) use.classes.delete(cls);
@@ -1266,7 +1305,7 @@ export class CalcGraph {
   stats(): Record<string, number> {
     return {
       contributors: this.contributors.size,
-      labelClasses: this.classes.size,
+      labelClasses: this.classCount,
       localEndpoints: this.locals.size,
       policies: this.policies.size,
       activePolicies: this.activePolicies.size,
