@@ -82,14 +82,18 @@ interface LabelClass {
   labels: Labels;
   /** scratch for the label index */
   stamp: number;
-  readonly members: Set<Contributor>;
+  /** unordered; each member knows its slot, so removal is a swap with the last */
+  readonly members: Contributor[];
   /** the active selectors whose selector matches `labels` */
   uses: Set<SelectorUse>;
 }
 
 /** Anything a rule selector can select: an endpoint or a network set. */
 interface Contributor {
+  readonly kind: 'endpoint' | 'networkSet';
   readonly key: string;
+  /** index in cls.members */
+  slot: number;
   readonly cls: LabelClass;
   readonly nets: readonly string[];
   readonly addrs: readonly string[];
@@ -148,6 +152,16 @@ function classHash(own: Labels, profiles: readonly string[], ports: readonly Nam
     h = Math.imul(h ^ p.port, 0x01000193);
   }
   return h;
+}
+
+/** Takes a contributor out of its class's member list. */
+function leave(c: Contributor): void {
+  const members = c.cls.members;
+  const last = members.pop()!;
+  if (last !== c) {
+    members[c.slot] = last;
+    last.slot = c.slot;
+  }
 }
 
 function sameStrings(a: readonly string[], b: readonly string[]): boolean {
@@ -266,7 +280,13 @@ export class CalcGraph {
   private sentInSync = false;
 
   // --- inputs, by resource key
-  private readonly derivedKind = new Map<string, string>();
+  /**
+   * The derived kind of every resource, by key; for endpoints and network sets the
+   * contributor itself (it knows its kind), so the one lookup per endpoint update
+   * finds both.
+   */
+  private readonly derivedKind = new Map<string, string | Contributor>();
+  private contributorCount = 0;
   private readonly userTiers = new Map<string, BackendTier>();
   private tiers: Map<string, BackendTier> = effectiveTiers([]);
   private readonly policies = new Map<string, PolicyEntry>();
@@ -274,7 +294,6 @@ export class CalcGraph {
   private readonly policyIndex = new SelectorIndex<PolicyEntry>();
   private readonly profiles = new Map<string, { key: string; value: BackendProfile }>();
   private readonly profileNames = new Map<string, string>();
-  private readonly contributors = new Map<string, Contributor>();
   /** label classes by classHash, chained through `next` */
   private readonly classes = new Map<number, LabelClass>();
   private classCount = 0;
@@ -349,7 +368,8 @@ export class CalcGraph {
 
   private set(key: string, res: ResourceLike): void {
     const d = deriveResource(res);
-    const prevKind = this.derivedKind.get(key);
+    const prev = this.derivedKind.get(key);
+    const prevKind = typeof prev === 'string' ? prev : prev?.kind;
     if (prevKind !== undefined && prevKind !== d.kind) this.remove(key);
     switch (d.kind) {
       case 'tier':
@@ -364,17 +384,17 @@ export class CalcGraph {
         break;
       case 'endpoint':
         this.setEndpoint(key, d.value);
-        break;
+        return;
       case 'networkSet': {
         const b = d.value.backend;
-        this.setContributor(key, {
+        this.setContributor(key, 'networkSet', {
           ownLabels: b.labels,
           profiles: networkSetProfiles(b.kind, b.namespace),
           nets: d.value.nets,
           addrs: [],
           ports: [],
         });
-        break;
+        return;
       }
       case 'pool':
         this.setPool(key, d.value);
@@ -403,10 +423,15 @@ export class CalcGraph {
   }
 
   private remove(key: string): void {
-    const kind = this.derivedKind.get(key);
-    if (kind === undefined) return;
+    const entry = this.derivedKind.get(key);
+    if (entry === undefined) return;
     this.derivedKind.delete(key);
-    switch (kind) {
+    if (typeof entry !== 'string') {
+      if (entry.local !== undefined) this.dropLocal(entry.local);
+      this.removeContributor(entry);
+      return;
+    }
+    switch (entry) {
       case 'tier':
         this.userTiers.delete(key);
         this.tiersChanged();
@@ -416,12 +441,6 @@ export class CalcGraph {
         return;
       case 'profile':
         this.removeProfile(key);
-        return;
-      case 'endpoint':
-        this.removeEndpoint(key);
-        return;
-      case 'networkSet':
-        this.removeContributor(key);
         return;
       case 'pool':
         this.removePool(key);
@@ -646,7 +665,7 @@ export class CalcGraph {
 
   private setEndpoint(key: string, input: EndpointInput): void {
     const b = input.backend;
-    const c = this.setContributor(key, {
+    const c = this.setContributor(key, 'endpoint', {
       ownLabels: b.labels,
       profiles: b.profiles,
       nets: input.nets,
@@ -671,12 +690,6 @@ export class CalcGraph {
     }
     this.setWorkloadRoutes(ep, true);
     this.dirtyEndpoints.add(key);
-  }
-
-  private removeEndpoint(key: string): void {
-    const local = this.locals.get(key);
-    if (local !== undefined) this.dropLocal(local);
-    this.removeContributor(key);
   }
 
   private dropLocal(ep: LocalEndpoint): void {
@@ -735,7 +748,7 @@ export class CalcGraph {
       ports,
       labels: mergeLabels(ownLabels, this.profileList(profiles)),
       stamp: 0,
-      members: new Set(),
+      members: [],
       uses: new Set(),
     };
     this.classes.set(hash, cls);
@@ -774,7 +787,7 @@ export class CalcGraph {
   }
 
   private dropClassIfEmpty(cls: LabelClass): void {
-    if (cls.members.size > 0 || !cls.live) return;
+    if (cls.members.length > 0 || !cls.live) return;
     cls.live = false;
     this.classCount--;
     const head = this.classes.get(cls.hash);
@@ -793,17 +806,31 @@ export class CalcGraph {
     cls.uses.clear();
   }
 
-  private setContributor(key: string, data: ContributorData): Contributor {
-    const old = this.contributors.get(key);
+  private setContributor(
+    key: string,
+    kind: Contributor['kind'],
+    data: ContributorData,
+  ): Contributor {
+    const prev = this.derivedKind.get(key);
+    const old = typeof prev === 'object' ? prev : undefined;
     const cls = this.classOf(data.ownLabels, data.profiles, data.ports);
-    const c: Contributor = { key, cls, nets: data.nets, addrs: data.addrs, local: undefined };
-    this.contributors.set(key, c);
-    cls.members.add(c);
+    const c: Contributor = {
+      kind,
+      key,
+      slot: cls.members.length,
+      cls,
+      nets: data.nets,
+      addrs: data.addrs,
+      local: undefined,
+    };
+    this.derivedKind.set(key, c);
+    cls.members.push(c);
     if (old === undefined) {
+      this.contributorCount++;
       for (const use of cls.uses) this.contribute(use, c, 1);
       return c;
     }
-    old.cls.members.delete(old);
+    leave(old);
     // An update that keeps the addresses and ports only moves between the IP sets
     // of selectors that match one class and not the other.
     const sameData =
@@ -827,11 +854,10 @@ export class CalcGraph {
     if (users.size === 0) this.profileUsers.delete(name);
   }
 
-  private removeContributor(key: string): void {
-    const old = this.contributors.get(key);
-    if (old === undefined) return;
-    this.contributors.delete(key);
-    old.cls.members.delete(old);
+  /** The resource is gone (its derivedKind entry already removed). */
+  private removeContributor(old: Contributor): void {
+    this.contributorCount--;
+    leave(old);
     for (const use of old.cls.uses) this.contribute(use, old, -1);
     this.dropClassIfEmpty(old.cls);
   }
@@ -1304,7 +1330,7 @@ export class CalcGraph {
   /** Sizes of the main structures, for metrics and for checking memory is returned. */
   stats(): Record<string, number> {
     return {
-      contributors: this.contributors.size,
+      contributors: this.contributorCount,
       labelClasses: this.classCount,
       localEndpoints: this.locals.size,
       policies: this.policies.size,
