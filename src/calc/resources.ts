@@ -172,15 +172,17 @@ function endpointInput(backend: BackendEndpoint, spec: Record<string, unknown>):
   );
   const addrs = nets.map((n) => n.slice(0, n.lastIndexOf('/')));
   const mac = str(spec.mac);
-  return {
+  const spoof = spec.allowSpoofedSourcePrefixes;
+  const input: { -readonly [K in keyof EndpointInput]: EndpointInput[K] } = {
     backend,
     nets,
     addrs,
-    ...(mac !== undefined ? { mac } : {}),
-    allowSpoofedSourcePrefixes: stringList(spec.allowSpoofedSourcePrefixes).map((t) =>
-      formatCidr(parseCidrOrHost(t)),
-    ),
+    allowSpoofedSourcePrefixes:
+      spoof === undefined ? [] : stringList(spoof).map((t) => formatCidr(parseCidrOrHost(t))),
   };
+  // Assigned rather than spread in (the runtime's slow path, once per endpoint).
+  if (mac !== undefined) input.mac = mac;
+  return input;
 }
 
 function parseCidrOrHost(text: string): Cidr {

@@ -206,10 +206,12 @@ function rejectGlobal(sel: Selector, where: string): Selector {
 
 // ---------------------------------------------------------------- rules
 
+const LENIENT = { strict: false } as const;
+
 function parseNets(list: readonly string[] | undefined, where: string): Cidr[] {
   return (list ?? []).map((text, i) => {
     try {
-      return parseCidrOrIp(text, { strict: false });
+      return parseCidrOrIp(text, LENIENT);
     } catch (err) {
       throw new PolicyError(
         'INVALID_NET',
@@ -651,7 +653,7 @@ export function convertWorkloadEndpoint(res: ResourceLike): BackendEndpoint {
       profiles.push(`${SERVICE_ACCOUNT_PROFILE_PREFIX}${namespace}.${spec.serviceAccountName}`);
     }
   }
-  return {
+  const out: { -readonly [K in keyof BackendEndpoint]: BackendEndpoint[K] } = {
     kind: 'WorkloadEndpoint',
     namespace,
     name,
@@ -660,8 +662,11 @@ export function convertWorkloadEndpoint(res: ResourceLike): BackendEndpoint {
     profiles: [...profiles],
     addresses: singleAddresses(spec.ipNetworks, `${where}.ipNetworks`),
     ports: convertNamedPorts(spec.ports, `${where}.ports`),
-    ...(spec.interfaceName !== undefined ? { interfaceName: spec.interfaceName } : {}),
   };
+  // Assigned rather than spread in: a conditional spread copies through the runtime's
+  // slow path, and this runs for every endpoint of the cluster.
+  if (spec.interfaceName !== undefined) out.interfaceName = spec.interfaceName;
+  return out;
 }
 
 export function convertHostEndpoint(res: ResourceLike): BackendEndpoint {
