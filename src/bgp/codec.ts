@@ -171,6 +171,11 @@ export type BgpMessage =
 export interface CodecContext {
   /** both sides advertised the 4-octet AS capability */
   as4: boolean;
+  /**
+   * AFIs whose NLRI we receive with RFC 7911 path identifiers (negotiated ADD-PATH);
+   * such prefixes decode as "prefix#pathId"
+   */
+  addPathRx?: ReadonlySet<number>;
 }
 
 export const AS4_CONTEXT: CodecContext = { as4: true };
@@ -387,6 +392,7 @@ export interface OpenParams {
   families: FamilyId[];
   routeRefresh?: boolean;
   gracefulRestart?: GracefulRestartCap;
+  addPath?: AddPathCap;
 }
 
 export function encodeOpen(o: OpenParams): Buffer {
@@ -401,6 +407,11 @@ export function encodeOpen(o: OpenParams): Buffer {
     const v = [(g.restarting ? 0x80 : 0) | ((g.restartTime >> 8) & 0x0f), g.restartTime & 0xff];
     for (const f of g.families) v.push(f.afi >> 8, f.afi & 0xff, f.safi, f.forwarding ? 0x80 : 0);
     cap(64, v);
+  }
+  if (o.addPath && o.addPath.families.length > 0) {
+    const v: number[] = [];
+    for (const f of o.addPath.families) v.push(f.afi >> 8, f.afi & 0xff, f.safi, f.sendReceive);
+    cap(69, v);
   }
   // One capability per optional parameter, as RFC 5492 recommends for interop.
   const params: number[] = [];
@@ -478,11 +489,20 @@ function decodePrefixes(
   afi: Afi,
   out: string[],
   err: () => BgpError,
+  addPath = false,
 ): void {
   const max = afi === 1 ? 32 : 128;
   let p = start;
   const tmp = new Uint8Array(16);
+  const first = out.length;
+  const ids: number[] = [];
   while (p < end) {
+    if (addPath) {
+      if (p + 4 > end) throw err();
+      ids.push(u32(b, p));
+      p += 4;
+      if (p >= end) throw err();
+    }
     const len = b[p]!;
     if (len > max) throw err();
     const n = (len + 7) >> 3;
@@ -507,6 +527,7 @@ function decodePrefixes(
     }
     p += 1 + n;
   }
+  if (addPath) for (let k = 0; k < ids.length; k++) out[first + k] = `${out[first + k]}#${ids[k]}`;
 }
 
 // ---------------------------------------------------------------- UPDATE decode
@@ -616,8 +637,15 @@ function decodeUpdate(b: Uint8Array, ctx: CodecContext): UpdateMessage {
     throw updErr(UpdateSub.MalformedAttributeList, `withdrawn length ${wlen} overruns UPDATE`);
   }
   const withdrawn: string[] = [];
-  decodePrefixes(b, 2, 2 + wlen, 1, withdrawn, () =>
-    updErr(UpdateSub.InvalidNetwork, 'malformed withdrawn routes field'),
+  const addPath4 = ctx.addPathRx?.has(1) === true;
+  decodePrefixes(
+    b,
+    2,
+    2 + wlen,
+    1,
+    withdrawn,
+    () => updErr(UpdateSub.InvalidNetwork, 'malformed withdrawn routes field'),
+    addPath4,
   );
   const aStart = 4 + wlen;
   const alen = (b[aStart - 2]! << 8) | b[aStart - 1]!;
@@ -626,8 +654,14 @@ function decodeUpdate(b: Uint8Array, ctx: CodecContext): UpdateMessage {
     throw updErr(UpdateSub.MalformedAttributeList, `attribute length ${alen} overruns UPDATE`);
   }
   const nlri: string[] = [];
-  decodePrefixes(b, aEnd, b.length, 1, nlri, () =>
-    updErr(UpdateSub.InvalidNetwork, 'malformed NLRI field'),
+  decodePrefixes(
+    b,
+    aEnd,
+    b.length,
+    1,
+    nlri,
+    () => updErr(UpdateSub.InvalidNetwork, 'malformed NLRI field'),
+    addPath4,
   );
 
   const u: UpdateMessage = { type: 'update', withdrawn, attrs: {}, nlri };
@@ -705,7 +739,7 @@ function decodeUpdate(b: Uint8Array, ctx: CodecContext): UpdateMessage {
       case Attr.MpUnreach: {
         // RFC 7606 §7.11: we cannot trust any NLRI if these are malformed: reset.
         if (!flagsOk) throw updErr(UpdateSub.AttributeFlags, `${name} flags`, whole);
-        decodeMp(type, v, whole, u);
+        decodeMp(type, v, whole, u, ctx);
         break;
       }
       case Attr.Origin:
@@ -807,17 +841,30 @@ function decodeUpdate(b: Uint8Array, ctx: CodecContext): UpdateMessage {
   return u;
 }
 
-function decodeMp(type: number, v: Uint8Array, whole: Uint8Array, u: UpdateMessage): void {
+function decodeMp(
+  type: number,
+  v: Uint8Array,
+  whole: Uint8Array,
+  u: UpdateMessage,
+  ctx: CodecContext,
+): void {
   const bad = (why: string) => updErr(UpdateSub.OptionalAttribute, why, whole);
   if (v.length < 3) throw bad('MP attribute too short');
   const afi = (v[0]! << 8) | v[1]!;
   const safi = v[2]!;
   const known = (afi === 1 || afi === 2) && safi === 1;
+  const addPath = known && ctx.addPathRx?.has(afi) === true;
   if (type === Attr.MpUnreach) {
     const withdrawn: string[] = [];
     if (known) {
-      decodePrefixes(v, 3, v.length, afi as Afi, withdrawn, () =>
-        bad('malformed MP_UNREACH_NLRI prefixes'),
+      decodePrefixes(
+        v,
+        3,
+        v.length,
+        afi as Afi,
+        withdrawn,
+        () => bad('malformed MP_UNREACH_NLRI prefixes'),
+        addPath,
       );
     }
     u.mpUnreach = { afi, safi, withdrawn };
@@ -838,8 +885,14 @@ function decodeMp(type: number, v: Uint8Array, whole: Uint8Array, u: UpdateMessa
       if (nhLen !== 4) throw bad(`IPv4 next hop length ${nhLen}`);
       nextHops.push(ipv4FromBytes(v, 4));
     }
-    decodePrefixes(v, nlriStart, v.length, afi as Afi, nlri, () =>
-      bad('malformed MP_REACH_NLRI prefixes'),
+    decodePrefixes(
+      v,
+      nlriStart,
+      v.length,
+      afi as Afi,
+      nlri,
+      () => bad('malformed MP_REACH_NLRI prefixes'),
+      addPath,
     );
   }
   u.mpReach = { afi, safi, nextHops, nlri };

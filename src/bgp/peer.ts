@@ -19,7 +19,15 @@ import {
 } from './codec.js';
 import { type CloseInfo, Connection, type ConnectionHandler } from './connection.js';
 import { BgpError, CeaseSub, ErrCode, OpenSub } from './errors.js';
-import { type Afi, canonicalAddress, familyOfAfi, familyOfPrefix, ipv4ToNumber } from './prefix.js';
+import {
+  type Afi,
+  canonicalAddress,
+  familyOfAfi,
+  familyOfPrefix,
+  ipv4ToNumber,
+  prefixOfKey,
+  splitPathKey,
+} from './prefix.js';
 import type { Path, PathSource } from './rib.js';
 import type { BgpState, Logger, PeerConfig, PeerStatus, PeerType } from './types.js';
 
@@ -36,6 +44,8 @@ export interface PeerHost {
   ribReselect(prefix: string): void;
   /** attributes to send `peer` for `prefix` now, or null */
   exportFor(peer: Peer, prefix: string): PathAttributes | null;
+  /** with ADD-PATH: every path to send `peer` for `prefix`, by path identifier */
+  exportPaths(peer: Peer, prefix: string): Map<number, PathAttributes>;
   allPrefixes(): Iterable<string>;
   importPolicy(peer: Peer, prefix: string, attrs: PathAttributes): PathAttributes | null;
   onPeerState(peer: Peer): void;
@@ -60,10 +70,17 @@ export class Peer implements ConnectionHandler {
   state: BgpState = 'Idle';
   since = new Date();
   lastError = '';
-  /** Adj-RIB-In: the peer's paths as accepted */
+  /** Adj-RIB-In: the peer's paths as accepted, by prefix ("prefix#pathId" with ADD-PATH) */
   readonly adjIn = new Map<string, Path>();
   /** Adj-RIB-Out: what we last sent, by attribute object identity */
   readonly adjOut = new Map<string, PathAttributes>();
+  /** Adj-RIB-Out of ADD-PATH families: prefix → path identifier → attributes sent */
+  readonly adjOutPaths = new Map<string, Map<number, PathAttributes>>();
+  /** families we send / receive path identifiers in on the current session (RFC 7911) */
+  private addPathTx = new Set<Afi>();
+  private addPathRx = new Set<Afi>();
+  /** one path source per received path identifier, so the Loc-RIB keeps each path */
+  private readonly pathSources = new Map<number, PathSource>();
   /** families negotiated on the current session */
   families = new Set<Afi>();
   peerRouteRefresh = false;
@@ -109,6 +126,21 @@ export class Peer implements ConnectionHandler {
     return fams.map((f) => AFI_OF[f]!);
   }
 
+  /** We send several paths per prefix on the current session. */
+  get sendsAddPath(): boolean {
+    return this.addPathTx.size > 0;
+  }
+
+  private sourceFor(pathId: number | undefined): PathSource {
+    if (pathId === undefined) return this.source;
+    let s = this.pathSources.get(pathId);
+    if (!s) {
+      s = { ...this.source };
+      this.pathSources.set(pathId, s);
+    }
+    return s;
+  }
+
   get holdTime(): number {
     return this.cfg.holdTime ?? 90;
   }
@@ -131,7 +163,7 @@ export class Peer implements ConnectionHandler {
           ? `${this.state} ${this.lastError}`
           : this.state,
       routesReceived: this.adjIn.size,
-      routesExported: this.adjOut.size,
+      routesExported: this.adjOut.size + this.adjOutPaths.size,
       families: [...this.families].map(familyOfAfi),
     };
   }
@@ -159,7 +191,7 @@ export class Peer implements ConnectionHandler {
 
   /** Withdraws everything learned from this peer (peer deconfigured or speaker stopped). */
   dropRoutes(): void {
-    for (const prefix of this.adjIn.keys()) this.host.ribSet(prefix, this.source, undefined);
+    for (const [key, p] of this.adjIn) this.host.ribSet(prefixOfKey(key), p.source, undefined);
     this.adjIn.clear();
   }
 
@@ -241,6 +273,17 @@ export class Peer implements ConnectionHandler {
         bgpId: this.host.routerId,
         families: this.configuredFamilies.map((afi) => ({ afi, safi: 1 })),
         ...(gr ? { gracefulRestart: gr } : {}),
+        ...(this.cfg.addPath
+          ? {
+              addPath: {
+                families: this.configuredFamilies.map((afi) => ({
+                  afi,
+                  safi: 1,
+                  sendReceive: { receive: 1, send: 2, both: 3 }[this.cfg.addPath!],
+                })),
+              },
+            }
+          : {}),
       }),
     );
     if (!this.established) this.setState('OpenSent');
@@ -326,6 +369,18 @@ export class Peer implements ConnectionHandler {
     }
 
     this.source.routerId = open.bgpId;
+    for (const src of this.pathSources.values()) src.routerId = open.bgpId;
+    // RFC 7911 §5: path identifiers flow where one side offers to send and the other to receive.
+    const ours = this.cfg.addPath ? { receive: 1, send: 2, both: 3 }[this.cfg.addPath] : 0;
+    this.addPathRx = new Set();
+    this.addPathTx = new Set();
+    for (const f of caps.addPath?.families ?? []) {
+      if (f.safi !== 1 || (f.afi !== 1 && f.afi !== 2)) continue;
+      if (!this.configuredFamilies.includes(f.afi as Afi)) continue;
+      if (ours & 1 && f.sendReceive & 2) this.addPathRx.add(f.afi as Afi);
+      if (ours & 2 && f.sendReceive & 1) this.addPathTx.add(f.afi as Afi);
+    }
+    (conn.ctx as CodecContext).addPathRx = this.addPathRx;
     this.peerGr = this.grEnabled ? caps.gracefulRestart : undefined;
     this.peerRouteRefresh = caps.routeRefresh;
     const theirs = caps.multiprotocol.length > 0 ? caps.multiprotocol : [{ afi: 1, safi: 1 }];
@@ -390,6 +445,7 @@ export class Peer implements ConnectionHandler {
     if (wasEstablished) {
       this.established = undefined;
       this.adjOut.clear();
+      this.adjOutPaths.clear();
       this.pendingOut.clear();
       this.sendEor = false;
       const helper = !info.notified && this.peerGr !== undefined && !this.stopped;
@@ -415,9 +471,9 @@ export class Peer implements ConnectionHandler {
       { peer: this.address, restart },
       'peer went down; keeping its routes as stale (graceful restart helper)',
     );
-    for (const [prefix, p] of this.adjIn) {
+    for (const [key, p] of this.adjIn) {
       p.stale = true;
-      this.host.ribReselect(prefix);
+      this.host.ribReselect(prefixOfKey(key));
     }
     this.hadStale = this.adjIn.size > 0;
     if (this.restartTimer) clearTimeout(this.restartTimer);
@@ -435,12 +491,12 @@ export class Peer implements ConnectionHandler {
 
   private removeStale(afi: Afi | undefined): void {
     let left = false;
-    for (const [prefix, p] of this.adjIn) {
+    for (const [key, p] of this.adjIn) {
       if (!p.stale) continue;
-      const isV6 = prefix.includes(':');
+      const isV6 = key.includes(':');
       if (afi === undefined || (afi === 2) === isV6) {
-        this.adjIn.delete(prefix);
-        this.host.ribSet(prefix, this.source, undefined);
+        this.adjIn.delete(key);
+        this.host.ribSet(prefixOfKey(key), p.source, undefined);
       } else left = true;
     }
     this.hadStale = left;
@@ -499,21 +555,26 @@ export class Peer implements ConnectionHandler {
     return undefined;
   }
 
-  private learn(prefixes: string[], attrs: PathAttributes, nextHop: string): void {
-    for (const prefix of prefixes) {
+  private learn(keys: string[], attrs: PathAttributes, nextHop: string): void {
+    for (const key of keys) {
+      const { prefix, pathId } = splitPathKey(key);
       const a = this.host.importPolicy(this, prefix, attrs);
       if (!a) {
-        this.remove(prefix);
+        this.remove(key);
         continue;
       }
-      const path: Path = { source: this.source, attrs: a, nextHop, stale: false };
-      this.adjIn.set(prefix, path);
-      this.host.ribSet(prefix, this.source, path);
+      const source = this.sourceFor(pathId);
+      const path: Path = { source, attrs: a, nextHop, stale: false };
+      this.adjIn.set(key, path);
+      this.host.ribSet(prefix, source, path);
     }
   }
 
-  private remove(prefix: string): void {
-    if (this.adjIn.delete(prefix)) this.host.ribSet(prefix, this.source, undefined);
+  private remove(key: string): void {
+    const p = this.adjIn.get(key);
+    if (p === undefined) return;
+    this.adjIn.delete(key);
+    this.host.ribSet(prefixOfKey(key), p.source, undefined);
   }
 
   private onRouteRefresh(afi: number, safi: number): void {
@@ -522,6 +583,7 @@ export class Peer implements ConnectionHandler {
     for (const prefix of this.host.allPrefixes()) {
       if ((afi === 2) === prefix.includes(':')) {
         this.adjOut.delete(prefix);
+        this.adjOutPaths.delete(prefix);
         this.queue(prefix);
       }
     }
@@ -554,9 +616,27 @@ export class Peer implements ConnectionHandler {
     if (!conn) return;
     const announce = new Map<PathAttributes, string[]>();
     const withdraw: Record<Afi, string[]> = { 1: [], 2: [] };
+    const add = (attrs: PathAttributes, key: string) => {
+      let list = announce.get(attrs);
+      if (!list) {
+        list = [];
+        announce.set(attrs, list);
+      }
+      list.push(key);
+    };
     for (const prefix of this.pendingOut.keys()) {
       const afi: Afi = prefix.includes(':') ? 2 : 1;
       if (!this.families.has(afi)) continue;
+      if (this.addPathTx.has(afi)) {
+        const want = this.host.exportPaths(this, prefix);
+        const had = this.adjOutPaths.get(prefix);
+        if (had)
+          for (const id of had.keys()) if (!want.has(id)) withdraw[afi].push(`${prefix}#${id}`);
+        for (const [id, attrs] of want) if (had?.get(id) !== attrs) add(attrs, `${prefix}#${id}`);
+        if (want.size > 0) this.adjOutPaths.set(prefix, want);
+        else this.adjOutPaths.delete(prefix);
+        continue;
+      }
       const out = this.host.exportFor(this, prefix);
       const prev = this.adjOut.get(prefix);
       if (out === null) {
@@ -568,12 +648,7 @@ export class Peer implements ConnectionHandler {
       }
       if (prev === out) continue;
       this.adjOut.set(prefix, out);
-      let list = announce.get(out);
-      if (!list) {
-        list = [];
-        announce.set(out, list);
-      }
-      list.push(prefix);
+      add(out, prefix);
     }
     this.pendingOut.clear();
     const bufs: Buffer[] = [];

@@ -117,10 +117,38 @@ export interface ParsedPrefix {
   len: number;
   /** address bytes, host bits cleared */
   bytes: Uint8Array;
+  /** RFC 7911 path identifier, sent before the prefix when set */
+  pathId?: number;
 }
 
-/** Parses "a.b.c.d/n" or "x::/n"; host bits are rejected so that one route has one key. */
-export function parsePrefix(text: string): ParsedPrefix {
+/**
+ * With ADD-PATH (RFC 7911) one prefix has several paths: the codec and the Adj-RIBs key
+ * such a path as "prefix#pathId", so that plain prefixes cost nothing extra.
+ */
+export function splitPathKey(key: string): { prefix: string; pathId: number | undefined } {
+  const hash = key.indexOf('#');
+  if (hash < 0) return { prefix: key, pathId: undefined };
+  return { prefix: key.slice(0, hash), pathId: Number(key.slice(hash + 1)) };
+}
+
+/** The prefix of a path key ("10.0.0.0/24#3" → "10.0.0.0/24"). */
+export function prefixOfKey(key: string): string {
+  const hash = key.indexOf('#');
+  return hash < 0 ? key : key.slice(0, hash);
+}
+
+/** Parses "a.b.c.d/n" or "x::/n" (optionally "#pathId"); host bits are rejected so that one route has one key. */
+export function parsePrefix(key: string): ParsedPrefix {
+  const hash = key.indexOf('#');
+  const text = hash < 0 ? key : key.slice(0, hash);
+  if (hash >= 0) {
+    const id = Number(key.slice(hash + 1));
+    if (!Number.isInteger(id) || id < 0 || id > 0xffffffff)
+      throw new RangeError(`Path key "${key}": path identifier is not a 32-bit number`);
+    const p = parsePrefix(text);
+    p.pathId = id;
+    return p;
+  }
   const slash = text.indexOf('/');
   if (slash < 0) throw new TypeError(`Cannot parse prefix "${text}": missing "/length"`);
   const addr = text.slice(0, slash);
@@ -149,10 +177,18 @@ export function canonicalPrefix(text: string): string {
 
 /** Size of `prefixes` in NLRI encoding (RFC 4271 §4.3: length byte + minimal octets). */
 export function nlriSize(p: ParsedPrefix): number {
-  return 1 + ((p.len + 7) >> 3);
+  return (p.pathId !== undefined ? 5 : 1) + ((p.len + 7) >> 3);
 }
 
 export function writeNlri(p: ParsedPrefix, out: Uint8Array, off: number): number {
+  if (p.pathId !== undefined) {
+    const id = p.pathId >>> 0;
+    out[off] = id >>> 24;
+    out[off + 1] = (id >> 16) & 0xff;
+    out[off + 2] = (id >> 8) & 0xff;
+    out[off + 3] = id & 0xff;
+    off += 4;
+  }
   out[off] = p.len;
   const n = (p.len + 7) >> 3;
   for (let i = 0; i < n; i++) out[off + 1 + i] = p.bytes[i]!;

@@ -5,6 +5,7 @@ import type { PathAttributes } from './codec.js';
 import {
   CHANGED_BEST,
   CHANGED_HOPS,
+  CHANGED_PATHS,
   comparePaths,
   LocRib,
   type Path,
@@ -57,18 +58,21 @@ test('multipath: equal paths give a sorted ECMP set; changes are flagged', () =>
   const rib = new LocRib(true);
   const a = src('10.0.0.2');
   const b = src('10.0.0.1');
-  assert.equal(rib.set('10.9.0.0/24', a, path(a, {})), CHANGED_BEST | CHANGED_HOPS);
+  assert.equal(rib.set('10.9.0.0/24', a, path(a, {})), CHANGED_BEST | CHANGED_HOPS | CHANGED_PATHS);
   assert.deepEqual(rib.get('10.9.0.0/24')!.nextHops, ['10.0.0.2']);
   assert.equal(rib.set('10.9.0.0/24', b, path(b, {})) & CHANGED_HOPS, CHANGED_HOPS);
   assert.deepEqual(rib.get('10.9.0.0/24')!.nextHops, ['10.0.0.1', '10.0.0.2']);
-  // a worse path joins the candidates but not the ECMP set
+  // a worse path joins the candidates (ADD-PATH peers hear of it) but not the ECMP set
   const c = src('10.0.0.3');
-  assert.equal(rib.set('10.9.0.0/24', c, path(c, { asPath: [{ type: 2, asns: [1] }] })), 0);
+  assert.equal(
+    rib.set('10.9.0.0/24', c, path(c, { asPath: [{ type: 2, asns: [1] }] })),
+    CHANGED_PATHS,
+  );
   assert.deepEqual(rib.get('10.9.0.0/24')!.nextHops, ['10.0.0.1', '10.0.0.2']);
   rib.set('10.9.0.0/24', b, undefined);
   assert.deepEqual(rib.get('10.9.0.0/24')!.nextHops, ['10.0.0.2']);
   rib.set('10.9.0.0/24', a, undefined);
-  assert.equal(rib.set('10.9.0.0/24', c, undefined), CHANGED_BEST | CHANGED_HOPS);
+  assert.equal(rib.set('10.9.0.0/24', c, undefined), CHANGED_BEST | CHANGED_HOPS | CHANGED_PATHS);
   assert.equal(rib.get('10.9.0.0/24'), undefined);
 });
 
@@ -84,7 +88,7 @@ test('multipath off: one next hop', () => {
 test('local best path has no kernel next hops', () => {
   const rib = new LocRib();
   const l = src('', { local: true, routerId: '10.0.0.5' });
-  assert.equal(rib.set('10.1.0.0/26', l, path(l, {}, '')), CHANGED_BEST);
+  assert.equal(rib.set('10.1.0.0/26', l, path(l, {}, '')), CHANGED_BEST | CHANGED_PATHS);
   assert.deepEqual(rib.get('10.1.0.0/26')!.nextHops, []);
 });
 

@@ -104,6 +104,8 @@ const NO_HOPS: string[] = [];
 
 export const CHANGED_BEST = 1;
 export const CHANGED_HOPS = 2;
+/** the set of paths changed (what ADD-PATH peers are sent), whether or not the best did */
+export const CHANGED_PATHS = 4;
 
 export class LocRib {
   readonly entries = new Map<string, RibEntry>();
@@ -132,7 +134,7 @@ export class LocRib {
       // A literal sizes the backing store to one path; push() onto [] reserves 17.
       e = { paths: [path], best: undefined, nextHops: NO_HOPS };
       this.entries.set(prefix, e);
-      return this.select(prefix, e);
+      return this.select(prefix, e) | CHANGED_PATHS;
     }
     const i = e.paths.findIndex((p) => p.source === source);
     if (path) {
@@ -142,7 +144,7 @@ export class LocRib {
       if (i < 0) return 0;
       e.paths.splice(i, 1);
     }
-    return this.select(prefix, e);
+    return this.select(prefix, e) | CHANGED_PATHS;
   }
 
   /** Reselects after paths changed in place (e.g. marked stale). */

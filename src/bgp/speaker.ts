@@ -8,7 +8,14 @@ import { plainAddress } from './connection.js';
 import { CeaseSub } from './errors.js';
 import { Peer, type PeerHost } from './peer.js';
 import { type Afi, canonicalAddress, canonicalPrefix } from './prefix.js';
-import { CHANGED_BEST, CHANGED_HOPS, LocRib, type Path, type PathSource } from './rib.js';
+import {
+  CHANGED_BEST,
+  CHANGED_HOPS,
+  CHANGED_PATHS,
+  LocRib,
+  type Path,
+  type PathSource,
+} from './rib.js';
 import type {
   BestRouteEvent,
   Logger,
@@ -239,17 +246,48 @@ export class BgpSpeaker extends EventEmitter<BgpSpeakerEvents> implements PeerHo
   }
 
   exportFor(peer: Peer, prefix: string): PathAttributes | null {
-    const e = this.rib.get(prefix);
-    const best = e?.best;
+    const best = this.rib.get(prefix)?.best;
     if (!best) return null;
-    const src = best.source;
-    if (src === peer.source) return null;
+    return this.exportPath(peer, prefix, best);
+  }
+
+  /**
+   * ADD-PATH (RFC 7911) towards `peer`: every path of `prefix` it may have, by the path
+   * identifier we give the path's source (stable while the source exists).
+   */
+  exportPaths(peer: Peer, prefix: string): Map<number, PathAttributes> {
+    const out = new Map<number, PathAttributes>();
+    const e = this.rib.get(prefix);
+    if (!e) return out;
+    for (const path of e.paths) {
+      const a = this.exportPath(peer, prefix, path);
+      if (a) out.set(this.pathIdOf(path.source), a);
+    }
+    return out;
+  }
+
+  private readonly pathIds = new WeakMap<PathSource, number>();
+  private nextPathId = 1;
+
+  private pathIdOf(src: PathSource): number {
+    let id = this.pathIds.get(src);
+    if (id === undefined) {
+      id = this.nextPathId++;
+      this.pathIds.set(src, id);
+    }
+    return id;
+  }
+
+  private exportPath(peer: Peer, prefix: string, path: Path): PathAttributes | null {
+    const src = path.source;
+    // Never back to where it came from (with ADD-PATH one peer has several sources).
+    if (!src.local && src.address === peer.address) return null;
     if (!src.local && !src.ebgp && !peer.ebgp && !src.rrClient && !peer.source.rrClient) {
       // RFC 4456 §8: iBGP-learned routes go to iBGP peers only by reflection.
       return null;
     }
     const afi: Afi = prefix.includes(':') ? 2 : 1;
-    const out = peer.cachedExport(best.attrs, afi, () => this.buildExport(peer, best, afi));
+    const out = peer.cachedExport(path.attrs, afi, () => this.buildExport(peer, path, afi));
     if (!out.nextHop) return null;
     const pol = this.cfg.exportPolicy;
     return pol ? pol({ peer: peer.address, prefix, attrs: out }) : out;
@@ -318,7 +356,9 @@ export class BgpSpeaker extends EventEmitter<BgpSpeakerEvents> implements PeerHo
         else prog.deleteRoute(prefix);
       }
       if (flags & CHANGED_BEST) for (const p of established) p.queue(prefix);
-      if (listen) {
+      else if (flags & CHANGED_PATHS)
+        for (const p of established) if (p.sendsAddPath) p.queue(prefix);
+      if (listen && flags & (CHANGED_BEST | CHANGED_HOPS)) {
         this.emit('bestRoute', {
           prefix,
           nextHops: e?.nextHops ?? [],

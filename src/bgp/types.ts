@@ -46,6 +46,11 @@ export interface PeerConfig {
   localAsNumber?: number;
   /** accept paths containing our own AS this many times (Calico numAllowedLocalASNumbers) */
   allowLocalAs?: number;
+  /**
+   * RFC 7911 ADD-PATH: offer to receive several paths per prefix from this peer, to send
+   * it every path we have (not only the best), or both; default off
+   */
+  addPath?: 'receive' | 'send' | 'both';
 }
 
 export interface ExportContext {
