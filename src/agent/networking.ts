@@ -175,19 +175,21 @@ export class BuiltinNetworking implements NetworkingBackend {
       );
       return this.current;
     }
+    if (next === undefined) return undefined;
     const hold = this.opts.holdTime;
-    if (next !== undefined && hold !== undefined) {
-      next = {
-        ...next,
-        speaker: {
-          ...next.speaker,
-          peers: next.speaker.peers.map((p) =>
-            p.holdTime === undefined ? { ...p, holdTime: hold } : p,
-          ),
-        },
-      };
-    }
-    return next;
+    return {
+      ...next,
+      speaker: {
+        ...next.speaker,
+        // Calico's BIRD template has `add paths on` for every peer (RFC 7911): a route
+        // reflector passes on every path of an anycast prefix, not just its best.
+        peers: next.speaker.peers.map((p) => ({
+          addPath: 'both' as const,
+          ...p,
+          ...(p.holdTime === undefined && hold !== undefined ? { holdTime: hold } : {}),
+        })),
+      },
+    };
   }
 
   private async reconcile(): Promise<void> {
