@@ -393,6 +393,20 @@ const bench: Benchmark = async (args) => {
       g.onUpdate(set(design.policy(activeKs[i % activeKs.length]!, 1 + (i % 7))));
       g.flush();
     }, 500);
+    // Selector edits: the policy now selects other endpoints (alternately leaving out
+    // one version), so they are rematched and re-rendered, unlike the rule edits above.
+    const withSelector = (k: number, i: number): ResourceLike => {
+      const p = design.policy(k, 1 + (i % 7));
+      const spec = p.spec as { selector: string };
+      return {
+        ...p,
+        spec: { ...spec, selector: `${spec.selector} && version != 'v${1 + (i % 2)}'` },
+      };
+    };
+    const polSel = latencies((i) => {
+      g.onUpdate(set(withSelector(activeKs[i % activeKs.length]!, i)));
+      g.flush();
+    }, 500);
     const base = (change: (snapshot: ResourceLike[]) => void): number | undefined => {
       if (!withBaseline) return undefined;
       const samples: number[] = [];
@@ -451,7 +465,8 @@ const bench: Benchmark = async (args) => {
     };
     fig('endpoint_add', 'endpoint add + flush', add, baseAdd);
     fig('label_change', 'endpoint label change + flush', label, baseLabel);
-    fig('policy_change', 'active policy change + flush', pol, basePol);
+    fig('policy_change', 'active policy rule change + flush', pol, basePol);
+    fig('policy_selector_change', 'active policy selector change + flush', polSel, basePol);
 
     // Sustained: label flips over many endpoints, flushed every 1000 updates, as an
     // agent batching watch events would.
