@@ -95,8 +95,8 @@ interface Contributor {
   /** index in cls.members */
   slot: number;
   readonly cls: LabelClass;
+  /** host CIDRs of an endpoint (its addresses are these without the length), a network set's CIDRs */
   readonly nets: readonly string[];
-  readonly addrs: readonly string[];
   local: LocalEndpoint | undefined;
 }
 
@@ -104,7 +104,6 @@ interface ContributorData {
   readonly ownLabels: Labels;
   readonly profiles: readonly string[];
   readonly nets: readonly string[];
-  readonly addrs: readonly string[];
   readonly ports: readonly NamedPort[];
 }
 
@@ -152,6 +151,15 @@ function classHash(own: Labels, profiles: readonly string[], ports: readonly Nam
     h = Math.imul(h ^ p.port, 0x01000193);
   }
   return h;
+}
+
+/**
+ * An endpoint's bare addresses, for named-port members; network sets have none.
+ * Derived when needed rather than kept: it would be one more array per endpoint.
+ */
+function addrsOf(c: Contributor): string[] {
+  if (c.kind !== 'endpoint') return [];
+  return c.nets.map((n) => n.slice(0, n.lastIndexOf('/')));
 }
 
 /** Takes a contributor out of its class's member list. */
@@ -391,7 +399,6 @@ export class CalcGraph {
           ownLabels: b.labels,
           profiles: networkSetProfiles(b.kind, b.namespace),
           nets: d.value.nets,
-          addrs: [],
           ports: [],
         });
         return;
@@ -669,7 +676,6 @@ export class CalcGraph {
       ownLabels: b.labels,
       profiles: b.profiles,
       nets: input.nets,
-      addrs: input.addrs,
       ports: b.ports,
     });
     const oldLocal = this.locals.get(key);
@@ -820,7 +826,6 @@ export class CalcGraph {
       slot: cls.members.length,
       cls,
       nets: data.nets,
-      addrs: data.addrs,
       local: undefined,
     };
     this.derivedKind.set(key, c);
@@ -833,10 +838,7 @@ export class CalcGraph {
     leave(old);
     // An update that keeps the addresses and ports only moves between the IP sets
     // of selectors that match one class and not the other.
-    const sameData =
-      sameStrings(old.nets, c.nets) &&
-      sameStrings(old.addrs, c.addrs) &&
-      samePorts(old.cls.ports, cls.ports);
+    const sameData = sameStrings(old.nets, c.nets) && samePorts(old.cls.ports, cls.ports);
     for (const use of old.cls.uses) {
       if (!sameData || !cls.uses.has(use)) this.contribute(use, old, -1);
     }
@@ -897,7 +899,7 @@ export class CalcGraph {
     const ports = c.cls.ports;
     if (ports.length === 0 || use.namedPorts.size === 0) return;
     for (const np of use.namedPorts.values()) {
-      for (const m of namedPortMembers(c.addrs, ports, np.ref.protocol, np.ref.portName)) {
+      for (const m of namedPortMembers(addrsOf(c), ports, np.ref.protocol, np.ref.portName)) {
         sign > 0 ? np.data.inc(m) : np.data.dec(m);
       }
     }
@@ -955,7 +957,7 @@ export class CalcGraph {
     for (const cls of use.classes) {
       if (cls.ports.length === 0) continue;
       for (const c of cls.members) {
-        for (const m of namedPortMembers(c.addrs, cls.ports, ref.protocol, ref.portName)) {
+        for (const m of namedPortMembers(addrsOf(c), cls.ports, ref.protocol, ref.portName)) {
           data.inc(m);
         }
       }

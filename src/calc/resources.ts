@@ -122,7 +122,11 @@ export interface BlockInput {
   readonly cidrText: string;
   /** the node named by `affinity: host:<node>`, if any */
   readonly affinityNode?: string;
-  /** per allocated ordinal, the node that holds the address (if recorded) */
+  /**
+   * Allocated ordinals that may be borrowed: those whose allocation records a node
+   * other than the block's own affinity. The rest never route anywhere but the
+   * block's owner, and a block lists one allocation per workload of the cluster.
+   */
   readonly allocations: readonly { readonly ordinal: number; readonly node?: string }[];
 }
 
@@ -207,17 +211,21 @@ function convertBlock(res: ResourceLike): BlockInput {
   const affinityNode = affinity?.startsWith('host:') ? affinity.slice(5) : undefined;
   const allocs = Array.isArray(spec.allocations) ? spec.allocations : [];
   const attrs = Array.isArray(spec.attributes) ? spec.attributes : [];
+  const owner = affinityNode !== undefined && affinityNode !== '' ? affinityNode : undefined;
   const allocations: { ordinal: number; node?: string }[] = [];
   for (let i = 0; i < allocs.length; i++) {
     const a = allocs[i];
     if (typeof a !== 'number') continue;
     const node = str(record(record(attrs[a]).secondary).node);
-    allocations.push(node !== undefined ? { ordinal: i, node } : { ordinal: i });
+    // blockOwner is the affinity when there is one; blockRoutes skips the owner's
+    // and unrecorded allocations.
+    if (node === undefined || node === owner) continue;
+    allocations.push({ ordinal: i, node });
   }
   return {
     cidr,
     cidrText: formatCidr(cidr),
-    ...(affinityNode !== undefined && affinityNode !== '' ? { affinityNode } : {}),
+    ...(owner !== undefined ? { affinityNode: owner } : {}),
     allocations,
   };
 }
