@@ -281,14 +281,15 @@ export class ShellRunner implements ToolRunner {
       const [, code] = await h.request(
         `CALI_SCRIPT=${quote(inFile)}; ${line} <${quote(stdin)} >${quote(join(d, 'out'))} 2>${quote(join(d, 'err'))}; echo "__cali_done__ $?"\n`,
       );
-      return {
-        argv,
-        result: {
-          code: Number(code),
-          stdout: readFileSync(join(d, 'out'), 'utf8'),
-          stderr: readFileSync(join(d, 'err'), 'utf8'),
-        },
+      const result = {
+        code: Number(code),
+        stdout: readFileSync(join(d, 'out'), 'utf8'),
+        stderr: readFileSync(join(d, 'err'), 'utf8'),
       };
+      // a full load or a listing is megabytes of tmpfs (memory) until the next call
+      if ((input?.length ?? 0) > 65536) writeFileSync(inFile, '');
+      if (result.stdout.length > 65536) writeFileSync(join(d, 'out'), '');
+      return { argv, result };
     });
   }
 
@@ -385,6 +386,7 @@ export class NftSession {
       const file = join(this.dir!, 'tx.nft');
       writeFileSync(file, script);
       const [out] = await h.request(`include "${file}"\ndescribe meta mark\n`);
+      if (script.length > 65536) writeFileSync(file, '');
       // nft prints nothing for a committed transaction
       if (out.trim() !== '')
         throw new ToolError(inNetns(this.netns, [this.nft, '-i']), {
