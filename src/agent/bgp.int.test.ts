@@ -1,6 +1,7 @@
-// calico-node's builtin BGP end to end: three real agents (the bundle, each programming
-// its own host namespace on one L2 segment) in Calico's default node-to-node mesh, fed
-// only by the datastore. Every host's block reaches the other kernels (protocol 81);
+// calico-node's builtin BGP end to end: three real agents (the bundle; host1 and host2
+// program their host namespaces from outside with CALICO_NETNS, host3 runs inside its
+// namespace like calico-node on a real host) in Calico's default node-to-node mesh over
+// IPv4 and IPv6, fed only by the datastore. Every host's blocks reach the other kernels (protocol 81);
 // `calicoctl node status` prints the peers; a released block is withdrawn; a host that
 // restarts gracefully keeps its routes at its peers for nodeMeshMaxRestartTime and no
 // longer; a host that freezes loses them after the hold time.
@@ -26,10 +27,12 @@ import {
 const HOLD = 3;
 const RESTART = 10;
 const HOSTS = [
-  { name: 'host1', ip: '10.253.0.2' },
-  { name: 'host2', ip: '10.253.0.3' },
-  { name: 'host3', ip: '10.253.0.4' },
+  { name: 'host1', ip: '10.253.0.2', ip6: 'fd53::2' },
+  { name: 'host2', ip: '10.253.0.3', ip6: 'fd53::3' },
+  { name: 'host3', ip: '10.253.0.4', ip6: 'fd53::4' },
 ];
+/** host3's agent runs inside its namespace, without CALICO_NETNS */
+const INSIDE = 2;
 
 let bundles: Bundles;
 const dir = mkdtempSync(join(tmpdir(), 'ct-agent-bgp-'));
@@ -59,15 +62,18 @@ const statusFile = (i: number) => join(dir, `${HOSTS[i]!.name}-bgp-status.json`)
 
 /** Routes with our BGP protocol (81) in a namespace: prefix → sorted next hops. */
 async function bgpRoutes(ns: string): Promise<Map<string, string>> {
-  const r = await run(['ip', '-n', ns, '-j', 'route', 'show', 'proto', '81']);
   const out = new Map<string, string>();
-  for (const e of JSON.parse(r.stdout || '[]') as {
-    dst: string;
-    gateway?: string;
-    nexthops?: { gateway: string }[];
-  }[]) {
-    const hops = e.nexthops ? e.nexthops.map((n) => n.gateway) : [e.gateway ?? ''];
-    out.set(e.dst.includes('/') ? e.dst : `${e.dst}/32`, hops.sort().join(','));
+  for (const fam of ['-4', '-6']) {
+    const r = await run(['ip', '-n', ns, '-j', fam, 'route', 'show', 'proto', '81']);
+    for (const e of JSON.parse(r.stdout || '[]') as {
+      dst: string;
+      gateway?: string;
+      nexthops?: { gateway: string }[];
+    }[]) {
+      const hops = e.nexthops ? e.nexthops.map((n) => n.gateway) : [e.gateway ?? ''];
+      const host = fam === '-4' ? '/32' : '/128';
+      out.set(e.dst.includes('/') ? e.dst : `${e.dst}${host}`, hops.sort().join(','));
+    }
   }
   return out;
 }
@@ -114,8 +120,12 @@ test('three calico-nodes: mesh from the datastore, node status, release, gracefu
     nss.push(ns);
     await lab.veth(ns, 'eth0', sw, `p${i}`);
     await lab.sh(sw, `ip link set p${i} master br0 && ip link set p${i} up`);
-    await lab.ipBatch(ns, [`addr add ${h.ip}/24 dev eth0`, 'link set eth0 up']);
-    await lab.sh(ns, 'sysctl -qw net.ipv4.ip_forward=1');
+    await lab.sh(ns, 'sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1');
+    await lab.ipBatch(ns, [
+      `addr add ${h.ip}/24 dev eth0`,
+      `addr add ${h.ip6}/64 dev eth0 nodad`,
+      'link set eth0 up',
+    ]);
   }
 
   // The cluster: one pool, a short mesh restart time, and a block affine to each host.
@@ -130,23 +140,36 @@ test('three calico-nodes: mesh from the datastore, node status, release, gracefu
   } as never);
   await client.create({
     apiVersion: 'projectcalico.org/v3',
+    kind: 'IPPool',
+    metadata: { name: 'pool6' },
+    spec: { cidr: 'fd66::/48', blockSize: 122, ipipMode: 'Never', vxlanMode: 'Never' },
+  } as never);
+  await client.create({
+    apiVersion: 'projectcalico.org/v3',
     kind: 'BGPConfiguration',
     metadata: { name: 'default' },
     spec: { nodeToNodeMeshEnabled: true, nodeMeshMaxRestartTime: `${RESTART}s` },
   } as never);
   const ipam = new IpamClient({ backend });
   const blocks: string[] = [];
+  const blocks6: string[] = [];
   for (const h of HOSTS) {
-    const r = await ipam.autoAssign({ node: h.name, handleId: `test.${h.name}`, num4: 1 });
+    const r = await ipam.autoAssign({
+      node: h.name,
+      handleId: `test.${h.name}`,
+      num4: 1,
+      num6: 1,
+    });
     blocks.push(r.ipv4[0]!.block);
+    blocks6.push(r.ipv6[0]!.block);
   }
 
   const agentEnv = async (i: number) => ({
     ...store,
     NODENAME: HOSTS[i]!.name,
     IP: `${HOSTS[i]!.ip}/24`,
-    IP6: 'none',
-    CALICO_NETNS: nss[i]!,
+    IP6: `${HOSTS[i]!.ip6}/64`,
+    ...(i === INSIDE ? {} : { CALICO_NETNS: nss[i]! }),
     NO_DEFAULT_POOLS: 'true',
     FELIX_HEALTHHOST: '127.0.0.1',
     FELIX_HEALTHPORT: String(await freePort()),
@@ -156,31 +179,41 @@ test('three calico-nodes: mesh from the datastore, node status, release, gracefu
     CALICO_BGP_HOLD_TIME: String(HOLD),
   });
   const envs = await Promise.all(HOSTS.map((_h, i) => agentEnv(i)));
-  for (const i of HOSTS.keys()) agents[i] = startAgent(bundles.node, envs[i]!);
+  const launch = (i: number) =>
+    startAgent(bundles.node, envs[i]!, i === INSIDE ? nss[i] : undefined);
+  for (const i of HOSTS.keys()) agents[i] = launch(i);
   const logs = () => agents.map((a, i) => `--- ${HOSTS[i]!.name}\n${a?.log() ?? ''}`).join('\n');
 
   /** Whether `ns` routes `block` via `via` (or has no route for it when via is undefined). */
   const routeIs = async (at: number, block: string, via: string | undefined) =>
     (await bgpRoutes(nss[at]!)).get(block) === via;
   const allRoutes = async () => {
-    for (const at of HOSTS.keys())
-      for (const from of HOSTS.keys())
-        if (at !== from && !(await routeIs(at, blocks[from]!, HOSTS[from]!.ip))) return false;
+    for (const at of HOSTS.keys()) {
+      const have = await bgpRoutes(nss[at]!);
+      for (const from of HOSTS.keys()) {
+        if (at === from) continue;
+        if (have.get(blocks[from]!) !== HOSTS[from]!.ip) return false;
+        if (have.get(blocks6[from]!) !== HOSTS[from]!.ip6) return false;
+      }
+    }
     return true;
   };
 
-  await t.test('every block reaches the other two kernels', async () => {
+  await t.test('every block, IPv4 and IPv6, reaches the other two kernels', async () => {
     const t0 = Date.now();
     await waitFor('all block routes', allRoutes, 90_000, 100, logs);
     t.diagnostic(`mesh converged ${Date.now() - t0} ms after the agents started`);
     // Each host's own block is a blackhole in its own kernel, never a BGP route.
-    for (const i of HOSTS.keys()) assert.equal((await bgpRoutes(nss[i]!)).has(blocks[i]!), false);
+    for (const i of HOSTS.keys()) {
+      const own = await bgpRoutes(nss[i]!);
+      assert.equal(own.has(blocks[i]!) || own.has(blocks6[i]!), false);
+    }
   });
 
   await t.test('calicoctl node status prints the mesh peers', async () => {
     await waitFor(
-      'host1 status file with both peers up',
-      async () => ctlNodeStatus(0).out.split('| up ').length === 3,
+      'host1 status file with all four peers up',
+      async () => ctlNodeStatus(0).out.split('| up ').length === 5,
       20_000,
     );
     const r = ctlNodeStatus(0);
@@ -191,7 +224,9 @@ test('three calico-nodes: mesh from the datastore, node status, release, gracefu
       /\| 10\.253\.0\.3 +\| node-to-node mesh \| up +\| \d\d:\d\d:\d\d \| Established +\|/,
     );
     assert.match(r.out, /\| 10\.253\.0\.4 +\| node-to-node mesh \| up /);
-    assert.match(r.out, /IPv6 BGP status\nNo IPv6 peers found\.\n$/);
+    assert.match(r.out, /IPv6 BGP status\n\+-/);
+    assert.match(r.out, /\| fd53::3 +\| node-to-node mesh \| up +\| [0-9:]+ \| Established +\|/);
+    assert.match(r.out, /\| fd53::4 +\| node-to-node mesh \| up /);
   });
 
   await t.test('a released block is withdrawn everywhere', async () => {
@@ -205,8 +240,16 @@ test('three calico-nodes: mesh from the datastore, node status, release, gracefu
       100,
       logs,
     );
-    const r = await ipam.autoAssign({ node: 'host2', handleId: 'test.host2', num4: 1 });
-    assert.ok(r.ipv4.length === 1);
+    await waitFor(
+      'host2 IPv6 block withdrawn',
+      async () => !(await bgpRoutes(nss[0]!)).has(blocks6[1]!),
+      30_000,
+      100,
+      logs,
+    );
+    const r = await ipam.autoAssign({ node: 'host2', handleId: 'test.host2', num4: 1, num6: 1 });
+    // The freed blocks are the first free ones again, so host2 claims the same.
+    assert.deepEqual([r.ipv4[0]!.block, r.ipv6[0]!.block], [blocks[1], blocks6[1]]);
     await waitFor('host2 block back', allRoutes, 30_000, 100, logs);
   });
 
@@ -240,7 +283,7 @@ test('three calico-nodes: mesh from the datastore, node status, release, gracefu
       t.diagnostic(
         `stale routes of the stopped host kept for ${Date.now() - stoppedAt} ms (restart time ${RESTART} s)`,
       );
-      agents[2] = startAgent(bundles.node, envs[2]!);
+      agents[2] = launch(2);
       await waitFor('host3 block back after restart', allRoutes, 60_000, 100, logs);
     },
   );

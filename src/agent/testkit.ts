@@ -51,8 +51,20 @@ export interface AgentProcess {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export function startAgent(bundle: string, env: Record<string, string>): AgentProcess {
-  const child = spawnTracked(process.execPath, [bundle], {
+/**
+ * The bundled agent as a child process; with `netns` it runs inside that namespace
+ * (`ip netns exec`, which execs it: same pid) as calico-node does on a real host.
+ */
+export function startAgent(
+  bundle: string,
+  env: Record<string, string>,
+  netns?: string,
+): AgentProcess {
+  const [cmd, args] =
+    netns === undefined
+      ? [process.execPath, [bundle]]
+      : ['ip', ['netns', 'exec', netns, process.execPath, bundle]];
+  const child = spawnTracked(cmd as string, args as string[], {
     env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
