@@ -4,7 +4,15 @@
 // Node heap) plus ~10–20 ms for `ip netns exec` and the tool's own start-up, which was
 // most of a one-workload change; the helpers pay that once.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -153,6 +161,17 @@ function removeDir(d: string): void {
   rmSync(d, { recursive: true, force: true });
 }
 
+/** Identity of a named namespace (its nsfs inode), checked before each use of a helper. */
+function netnsId(netns: string | undefined): string | undefined {
+  if (!netns) return undefined;
+  try {
+    const st = statSync(`/run/netns/${netns}`);
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return undefined;
+  }
+}
+
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /**
@@ -219,6 +238,11 @@ class Helper {
       return [s.slice(0, i), s.slice(i + 1)];
     });
   }
+  /** Lets the helper go: its stdin closes and it exits on its own. */
+  abandon(): void {
+    this.fail(new Error('helper abandoned'));
+    this.child.stdin!.end();
+  }
   async stop(): Promise<void> {
     if (this.dead || this.child.exitCode !== null || this.child.signalCode !== null) return;
     // 'exit' (not 'close'): an unref'd stdout may never be read to its end
@@ -248,6 +272,7 @@ class Queue {
  */
 export class ShellRunner implements ToolRunner {
   private helper: Helper | undefined;
+  private ns: string | undefined;
   private dir: string | undefined;
   private readonly queue = new Queue();
   private closed = false;
@@ -258,7 +283,12 @@ export class ShellRunner implements ToolRunner {
   }
 
   private start(): Helper {
-    if (this.helper?.alive) return this.helper;
+    const ns = netnsId(this.netns);
+    if (this.helper?.alive && ns === this.ns) return this.helper;
+    // A namespace deleted and created again under the same name is another namespace:
+    // the old helper would keep programming the orphan.
+    this.helper?.abandon();
+    this.ns = ns;
     // a directory per helper: the one a dead helper removed on its way out is not reused
     if (this.dir) removeDir(this.dir);
     this.dir = privateDir('calico-dp-');
@@ -352,6 +382,7 @@ export class ShellRunner implements ToolRunner {
  */
 export class NftSession {
   private helper: Helper | undefined;
+  private ns: string | undefined;
   private dir: string | undefined;
   private readonly queue = new Queue();
 
@@ -361,7 +392,10 @@ export class NftSession {
   ) {}
 
   private start(): Helper {
-    if (this.helper?.alive) return this.helper;
+    const ns = netnsId(this.netns);
+    if (this.helper?.alive && ns === this.ns) return this.helper;
+    this.helper?.abandon();
+    this.ns = ns;
     if (this.dir) removeDir(this.dir);
     this.dir = privateDir('calico-nft-');
     // The shell outlives nft to remove the directory, also when this process is killed

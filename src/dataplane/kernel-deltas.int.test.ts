@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import type { DesiredStateUpdate } from '../calc/index.js';
-import { NetnsLab } from '../testing/netns.js';
+import { NetnsLab, run } from '../testing/netns.js';
 import { policy, profile, rule, TCP, tier, updatesFor, workload } from './fixtures.js';
-import { Dataplane } from './index.js';
+import { Dataplane, ipSetName } from './index.js';
 
 const SETS = ['s0', 's1', 's2'];
 const IFACES = ['cali0', 'cali1', 'cali2', 'cali3', 'cali4'];
@@ -140,4 +140,25 @@ test('incremental transactions leave the kernel as a full program would', async 
     { numRuns: 8, seed: Number(process.env.FC_SEED ?? Date.now()) },
   );
   assert.ok(deltas > 8, `only ${deltas} incremental transactions`);
+});
+
+test('the long-lived helpers follow a namespace deleted and created again under its name', async (t) => {
+  const lab = new NetnsLab('ctdk');
+  t.after(() => lab.cleanup());
+  const ns = await lab.addNamespace('r');
+  const dp = new Dataplane({ netns: ns, manageRoutes: false, manageInterfaces: false });
+  t.after(() => dp.stop());
+  for (const u of updatesFor({ ipSets: [{ id: 's0', members: ['10.9.0.0/16'] }] })) dp.apply(u);
+  await dp.flush();
+  // one delta so that `nft -i` and the shell are running in the first namespace
+  dp.apply({ type: 'ipSetUpdate', id: 's0', setType: 'net', members: ['10.8.0.0/16'] });
+  assert.equal((await dp.flush()).nft?.kind, 'delta');
+  await run(['ip', 'netns', 'del', ns]);
+  await run(['ip', 'netns', 'add', ns]);
+  dp.apply({ type: 'ipSetUpdate', id: 's0', setType: 'net', members: ['10.7.0.0/16'] });
+  // the delta fails in the new, empty namespace and the table is rewritten there
+  const m = await dp.flush();
+  assert.equal(m.nft?.kind, 'full');
+  const r = await lab.exec(ns, ['nft', 'list', 'set', 'inet', 'calico', ipSetName('s0', 4)]);
+  assert.match(r.stdout, /10\.7\.0\.0\/16/);
 });
