@@ -95,6 +95,8 @@ describe('calicoctl without a datastore', () => {
       ['ipam', 'check'],
       ['ipam', 'release'],
       ['ipam', 'configure'],
+      ['node'],
+      ['node', 'status'],
     ];
     for (const c of commands) {
       const r = ok(await ctl([...c, '--help']), `${c.join(' ')} --help`);
@@ -112,6 +114,11 @@ describe('calicoctl without a datastore', () => {
     );
     fails(await ctl(['get', 'frobs']), 'unknown kind', /"frobs" is not supported/);
     fails(await ctl(['apply']), 'no -f', /required option '-f, --filename <file>'/);
+    fails(
+      await ctl(['node', 'status', '--status-file', '/nonexistent/bgp-status.json']),
+      'no calico-node here',
+      /^Calico process is not running\./,
+    );
   });
 
   test('an unreachable etcd is one clear line and exit 1', async () => {
