@@ -11,6 +11,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { readNodeStatus } from '../bgp/index.js';
 import { loadDatastoreConfig, openBackend, ResourceClient } from '../datastore/index.js';
 import { IpamClient } from '../ipam/index.js';
 import { freePort } from '../testing/etcd.js';
@@ -227,6 +228,39 @@ test('three calico-nodes: mesh from the datastore, node status, release, gracefu
     assert.match(r.out, /IPv6 BGP status\n\+-/);
     assert.match(r.out, /\| fd53::3 +\| node-to-node mesh \| up +\| [0-9:]+ \| Established +\|/);
     assert.match(r.out, /\| fd53::4 +\| node-to-node mesh \| up /);
+  });
+
+  await t.test('a new BGPPeer is added without resetting the other sessions', async () => {
+    const meshSince = () =>
+      (readNodeStatus(statusFile(0))?.peers ?? [])
+        .filter((p) => p.type === 'node-to-node mesh')
+        .map((p) => `${p.address}@${new Date(p.since).getTime()}`)
+        .sort();
+    const before = meshSince();
+    assert.equal(before.length, 4);
+    await client.create({
+      apiVersion: 'projectcalico.org/v3',
+      kind: 'BGPPeer',
+      metadata: { name: 'tor' },
+      spec: { node: 'host1', peerIP: '10.253.0.99', asNumber: 65099 },
+    } as never);
+    await waitFor(
+      'host1 to list the new peer',
+      async () => /\| 10\.253\.0\.99 +\| node specific +\| start /.test(ctlNodeStatus(0).out),
+      20_000,
+      100,
+      logs,
+    );
+    assert.deepEqual(meshSince(), before);
+    // only host1's speaker took it (BGPPeer.node)
+    assert.doesNotMatch(ctlNodeStatus(1).out, /10\.253\.0\.99/);
+    await client.delete('BGPPeer', 'tor');
+    await waitFor(
+      'host1 to drop the peer',
+      async () => !ctlNodeStatus(0).out.includes('10.253.0.99'),
+      20_000,
+    );
+    assert.deepEqual(meshSince(), before);
   });
 
   await t.test('a released block is withdrawn everywhere', async () => {
