@@ -416,15 +416,16 @@ const bench: Benchmark = async (args) => {
       g.onUpdate(set(design.policy(activeKs[i % activeKs.length]!, 1 + (i % 7))));
       g.flush();
     }, 500);
-    // Selector edits: the policy now selects other endpoints (alternately leaving out
-    // one version), so they are rematched and re-rendered, unlike the rule edits above.
+    // Selector edits: a new selector (a term that flips on every visit of a policy), so
+    // the host's endpoints are rematched and re-rendered, unlike the rule edits above.
+    // The term never excludes an existing endpoint: an edit that makes a policy leave
+    // or join this host instead (de)activates it and may tear down or rebuild IP sets
+    // it shared, up to the 100k-member named-port set over all().
     const withSelector = (k: number, i: number): ResourceLike => {
       const p = design.policy(k, 1 + (i % 7));
       const spec = p.spec as { selector: string };
-      return {
-        ...p,
-        spec: { ...spec, selector: `${spec.selector} && version != 'v${1 + (i % 2)}'` },
-      };
+      const flip = 3 + (Math.floor(i / activeKs.length) % 2);
+      return { ...p, spec: { ...spec, selector: `${spec.selector} && version != 'v${flip}'` } };
     };
     const polSel = latencies((i) => {
       g.onUpdate(set(withSelector(activeKs[i % activeKs.length]!, i)));
