@@ -177,19 +177,13 @@ test('3 hosts × 3 workloads: connectivity, policy enforced as the policy engine
   } while (Date.now() < deadline);
   assert.deepEqual(got, expected);
 
-  // Anycast: a service IP advertised by every host (BGPConfiguration serviceExternalIPs)
+  // Anycast (examples/lab/anycast.yaml): a service IP advertised by every host (serviceExternalIPs)
   // is one ECMP route on the router; when host3 stops, its path goes after the
   // restart time it advertised (the lab's BGPPeer maxRestartTime, 10 s) and the other two stay.
   const anycast = '10.252.0.7';
   execFileSync(
     join(root, 'bin', 'calicoctl'),
-    [
-      'patch',
-      'bgpconfiguration',
-      'default',
-      '-p',
-      `{"spec":{"serviceExternalIPs":[{"cidr":"${anycast}/32"}]}}`,
-    ],
+    ['apply', '-f', join(root, 'examples', 'lab', 'anycast.yaml')],
     { env: ctlEnv },
   );
   const hopsOf = () => {
