@@ -287,6 +287,27 @@ test('three calico-nodes: mesh from the datastore, node status, release, gracefu
     await waitFor('host2 block back', allRoutes, 30_000, 100, logs);
   });
 
+  await t.test('a new cluster AS restarts every speaker gracefully; routes stay', async () => {
+    const cfg = (await client.get('BGPConfiguration', 'default'))!;
+    await client.update({ ...cfg, spec: { ...cfg.spec, asNumber: 64513 } } as never);
+    let dips = 0;
+    await waitFor(
+      'all mesh sessions re-established with AS 64513',
+      async () => {
+        if (!(await allRoutes())) dips++;
+        return HOSTS.every((_h, i) => {
+          const peers = readNodeStatus(statusFile(i))?.peers ?? [];
+          return peers.length === 4 && peers.every((p) => p.asNumber === 64513 && p.state === 'up');
+        });
+      },
+      60_000,
+      100,
+      logs,
+    );
+    assert.ok(await allRoutes());
+    t.diagnostic(`route checks that missed a block while the speakers restarted: ${dips}`);
+  });
+
   await t.test(
     'graceful restart: routes kept for nodeMeshMaxRestartTime, then withdrawn',
     async () => {
@@ -306,6 +327,8 @@ test('three calico-nodes: mesh from the datastore, node status, release, gracefu
       await new Promise((r) => setTimeout(r, (HOLD + 2) * 1000));
       assert.ok(await routeIs(0, blocks[2]!, HOSTS[2]!.ip), 'host1 kept host3 block');
       assert.ok(await routeIs(1, blocks[2]!, HOSTS[2]!.ip), 'host2 kept host3 block');
+      // host3 itself keeps forwarding on what it had learned (its speaker is gone).
+      assert.ok(await routeIs(2, blocks[0]!, HOSTS[0]!.ip), 'host3 kept host1 block');
       await waitFor(
         'host3 block withdrawn after the restart time',
         async () =>
