@@ -113,13 +113,17 @@ interface ContributorData {
  * (policiesForEndpoint: id, tier, order, selector, directions, chains).
  */
 function samePlacement(a: BackendPolicy, b: BackendPolicy): boolean {
+  return a.selector.canonical === b.selector.canonical && sameOrdering(a, b);
+}
+
+/** samePlacement but for the selector: an endpoint both versions select keeps its state. */
+function sameOrdering(a: BackendPolicy, b: BackendPolicy): boolean {
   return (
     a.key.kind === b.key.kind &&
     a.key.namespace === b.key.namespace &&
     a.key.name === b.key.name &&
     a.tier === b.tier &&
     a.order === b.order &&
-    a.selector.canonical === b.selector.canonical &&
     a.ingress === b.ingress &&
     a.egress === b.egress &&
     a.staged === b.staged &&
@@ -515,17 +519,21 @@ export class CalcGraph {
       this.policiesByTier.set(backend.tier, byTier);
     }
     byTier.add(entry);
+    // With only the selector changed, an endpoint both versions select keeps its tier
+    // lists: only endpoints that start or stop matching are re-rendered.
+    const kept = old !== undefined && sameOrdering(old.backend, backend) ? old.matched : undefined;
     for (const ep of this.locals.values()) {
       if (backend.selector.matches(ep.contributor.cls.labels)) {
         entry.matched.add(ep);
         ep.policies.add(entry);
-        this.dirtyEndpoints.add(ep.key);
+        if (kept === undefined || !kept.has(ep)) this.dirtyEndpoints.add(ep.key);
       }
     }
     // Activate the new version before releasing the old one, so IP sets both use
     // survive the swap instead of being torn down and rebuilt.
     this.refreshPolicy(entry);
-    if (old !== undefined) this.dropPolicyEntry(old);
+    if (old !== undefined)
+      this.dropPolicyEntry(old, kept !== undefined ? entry.matched : undefined);
   }
 
   /**
@@ -566,7 +574,8 @@ export class CalcGraph {
     this.dropPolicyEntry(old);
   }
 
-  private dropPolicyEntry(old: PolicyEntry): void {
+  /** `unchanged`: endpoints whose state the drop does not change (the new version selects them). */
+  private dropPolicyEntry(old: PolicyEntry, unchanged?: ReadonlySet<LocalEndpoint>): void {
     this.policyIndex.remove(old);
     const byTier = this.policiesByTier.get(old.backend.tier);
     if (byTier !== undefined) {
@@ -575,7 +584,7 @@ export class CalcGraph {
     }
     for (const ep of old.matched) {
       ep.policies.delete(old);
-      this.dirtyEndpoints.add(ep.key);
+      if (unchanged === undefined || !unchanged.has(ep)) this.dirtyEndpoints.add(ep.key);
     }
     old.matched.clear();
     this.deactivatePolicy(old);
