@@ -131,11 +131,36 @@ export class SpeakerProcessClient implements SpeakerControl {
     return client;
   }
 
-  request<T = unknown>(op: string, args: Record<string, unknown> = {}): Promise<T> {
+  /**
+   * One command and its reply. A speaker that stops answering (hung, or frozen with
+   * SIGSTOP) must not hang the agent's reconcile loop or its shutdown: after `timeoutMs`
+   * the request fails.
+   */
+  request<T = unknown>(
+    op: string,
+    args: Record<string, unknown> = {},
+    timeoutMs = 15_000,
+  ): Promise<T> {
     if (this.exitedFlag) return Promise.reject(new Error('BGP speaker process is not running'));
     return new Promise<T>((resolve, reject) => {
       const id = ++this.seq;
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(
+          new Error(`BGP speaker process ${this.pid} did not answer "${op}" in ${timeoutMs} ms`),
+        );
+      }, timeoutMs);
+      timer.unref();
+      this.pending.set(id, {
+        resolve: (v) => {
+          clearTimeout(timer);
+          (resolve as (v: unknown) => void)(v);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
       this.child.stdin!.write(`${JSON.stringify({ id, op, ...args })}\n`);
     });
   }
