@@ -124,16 +124,18 @@ test('route reflector cluster: RRs leave the mesh, clients peer by peerSelector'
   };
   const rr1 = bgpConfigForNode('rr1', input)!;
   assert.equal(rr1.speaker.clusterId, '224.0.0.1');
-  // Not in the mesh: only the other reflector, from the BGPPeer that selects reflectors.
-  assert.deepEqual(rr1.speaker.peers, [
-    {
-      address: '10.0.0.2',
-      asNumber: 64512,
-      name: 'Node_10_0_0_2',
-      type: 'node specific',
-      localAddress: '10.0.0.1',
-    },
-  ]);
+  // Not in the mesh. The other reflector from the BGPPeer itself; every other node by
+  // reverse peering (reversePeering Auto: rr1 was picked by the peerSelector), and those
+  // outside the cluster are its clients.
+  assert.deepEqual(
+    rr1.speaker.peers.map((p) => [p.name, p.type, p.routeReflectorClient === true]),
+    [
+      ['Node_10_0_0_11', 'node specific', true],
+      ['Node_10_0_0_12', 'node specific', true],
+      // Same cluster: a peer reflector, not a client.
+      ['Node_10_0_0_2', 'node specific', false],
+    ],
+  );
   const c1 = bgpConfigForNode('c1', input)!;
   assert.equal(c1.speaker.clusterId, undefined);
   // c1 and c2 still mesh with each other, never with the reflectors.
@@ -146,11 +148,25 @@ test('route reflector cluster: RRs leave the mesh, clients peer by peerSelector'
     ],
   );
 
-  // The reflectors' side: peer with every non-RR node, which makes them clients.
-  const withClients: BgpModelInput = {
+  // reversePeering Manual: the reflectors need their own BGPPeer for the clients.
+  const manual: BgpModelInput = {
     ...input,
     bgpPeers: [
-      ...input.bgpPeers!,
+      peer('to-rrs', {
+        nodeSelector: 'all()',
+        peerSelector: "rr == 'yes'",
+        reversePeering: 'Manual',
+      }),
+    ],
+  };
+  assert.deepEqual(
+    bgpConfigForNode('rr1', manual)!.speaker.peers.map((p) => p.address),
+    ['10.0.0.2'],
+  );
+  const withClients: BgpModelInput = {
+    ...manual,
+    bgpPeers: [
+      ...manual.bgpPeers!,
       peer('rr-to-clients', { nodeSelector: "rr == 'yes'", peerSelector: '!has(rr)' }),
     ],
   };
@@ -160,7 +176,6 @@ test('route reflector cluster: RRs leave the mesh, clients peer by peerSelector'
     [
       ['10.0.0.11', true],
       ['10.0.0.12', true],
-      // Same cluster: a peer reflector, not a client.
       ['10.0.0.2', false],
     ],
   );

@@ -168,6 +168,9 @@ const RANK: Record<PeerType, number> = { 'node specific': 0, global: 1, 'node-to
  * `default` BGPConfiguration only, `listenPort` and `bindMode` may be overridden by
  * `node.<name>`; when a BGPPeer and the mesh (or two BGPPeers) name the same address,
  * the node-specific one wins, then global, then mesh, then the lower resource name;
+ * a peerSelector BGPPeer also peers the selected nodes back with the nodes it applies to
+ * unless `reversePeering: Manual` (the reverse side uses the selecting node's AS, or the
+ * BGPPeer's `localASNumber`, and never applies `localASNumber` to itself);
  * peers of an address family the node has no address in are left out;
  * `localWorkloadSelector` peers and passwords are not supported and are skipped.
  */
@@ -225,12 +228,46 @@ export function bgpConfigForNode(
   for (const res of input.bgpPeers ?? []) {
     const s = res.spec;
     if ((s.localWorkloadSelector ?? '') !== '') continue;
-    if (!appliesTo(s, me)) continue;
     const type: PeerType =
       (s.node ?? '') !== '' || (s.nodeSelector ?? '') !== '' ? 'node specific' : 'global';
     const prefix = type === 'global' ? 'Global' : 'Node';
-    const targets: { ip: string; port?: number; asNumber: number; cluster?: string }[] = [];
-    if ((s.peerSelector ?? '') !== '') {
+    const targets: {
+      ip: string;
+      port?: number;
+      asNumber: number;
+      cluster?: string;
+      /** generated for us as the node a peerSelector picked (reversePeering) */
+      reverse?: boolean;
+    }[] = [];
+    const hasSelector = (s.peerSelector ?? '') !== '';
+    const localAsOfPeer = parseAsNumber(s.localASNumber);
+    const reverseTargets: typeof targets = [];
+    // reversePeering Auto (the default): a node that a peerSelector picks peers back with
+    // every node the BGPPeer applies to, so Calico's one-resource route reflector set-up
+    // (nodeSelector all(), peerSelector route-reflector == 'true') gives the reflectors
+    // their clients.
+    if (hasSelector && s.reversePeering !== 'Manual') {
+      const sel = parseSelector(s.peerSelector!);
+      if (sel.matches(me.labels)) {
+        for (const other of all) {
+          if (other.name === nodeName || !appliesTo(s, other)) continue;
+          for (const ip of [other.v4, other.v6]) {
+            if (ip === undefined) continue;
+            const t: (typeof targets)[number] = {
+              ip,
+              asNumber: localAsOfPeer ?? other.asNumber,
+              reverse: true,
+            };
+            if (other.listenPort !== DEFAULT_LISTEN_PORT) t.port = other.listenPort;
+            if (other.clusterId !== undefined) t.cluster = other.clusterId;
+            reverseTargets.push(t);
+          }
+        }
+      }
+    }
+    if (!appliesTo(s, me)) {
+      if (reverseTargets.length === 0) continue;
+    } else if (hasSelector) {
       const sel = parseSelector(s.peerSelector!);
       for (const other of all) {
         if (other.name === nodeName || !sel.matches(other.labels)) continue;
@@ -255,9 +292,14 @@ export function bgpConfigForNode(
       if (known?.clusterId !== undefined) t.cluster = known.clusterId;
       targets.push(t);
     }
-    const localAs = parseAsNumber(s.localASNumber);
+    // Forward entries first: when both directions name a node, the forward one stands.
+    targets.push(...reverseTargets);
+    const seen = new Set<string>();
     for (const t of targets) {
-      if (myIps.has(t.ip)) continue;
+      if (myIps.has(t.ip) || seen.has(t.ip)) continue;
+      seen.add(t.ip);
+      // localASNumber is the AS of the node the BGPPeer applies to, not of the reverse side.
+      const localAs = t.reverse ? undefined : localAsOfPeer;
       const local = addrOf(me, familyOf(t.ip));
       if (local === undefined) continue;
       const peer: PeerConfig = {
