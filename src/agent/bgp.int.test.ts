@@ -373,6 +373,56 @@ test('three calico-nodes: mesh from the datastore, node status, release, gracefu
     assert.ok(await routeIs(0, blocks[1]!, HOSTS[1]!.ip));
     assert.ok(await routeIs(1, blocks[0]!, HOSTS[0]!.ip));
   });
+
+  await t.test('route reflector: mesh off, host1 reflects between host2 and host3', async () => {
+    // host3 thaws and rejoins first.
+    for (const pid of frozen) process.kill(pid, 'SIGCONT');
+    await waitFor('host3 back after thawing', allRoutes, 60_000, 100, logs);
+    // Calico's documented set-up: a cluster id and a label on the reflector, one BGPPeer
+    // (the reflector's sessions to its clients come from reverse peering), mesh off.
+    const n1 = (await client.get('Node', 'host1'))!;
+    await client.update({
+      ...n1,
+      metadata: { ...n1.metadata, labels: { ...n1.metadata.labels, 'route-reflector': 'true' } },
+      spec: { ...n1.spec, bgp: { ...n1.spec.bgp, routeReflectorClusterID: '244.0.0.1' } },
+    } as never);
+    await client.create({
+      apiVersion: 'projectcalico.org/v3',
+      kind: 'BGPPeer',
+      metadata: { name: 'peer-with-route-reflectors' },
+      spec: { nodeSelector: 'all()', peerSelector: "route-reflector == 'true'" },
+    } as never);
+    const cfg = (await client.get('BGPConfiguration', 'default'))!;
+    // nodeMeshMaxRestartTime is only valid with the mesh on.
+    const { nodeMeshMaxRestartTime: _mesh, ...spec } = cfg.spec;
+    await client.update({ ...cfg, spec: { ...spec, nodeToNodeMeshEnabled: false } } as never);
+    const peersOf = (i: number) =>
+      (readNodeStatus(statusFile(i))?.peers ?? [])
+        .filter((p) => p.state === 'up')
+        .map((p) => `${p.address} ${p.type}`)
+        .sort();
+    await waitFor(
+      'clients peered only with the reflector, the reflector with both',
+      async () =>
+        JSON.stringify([peersOf(0), peersOf(1), peersOf(2)]) ===
+        JSON.stringify([
+          [
+            '10.253.0.3 node specific',
+            '10.253.0.4 node specific',
+            'fd53::3 node specific',
+            'fd53::4 node specific',
+          ],
+          ['10.253.0.2 node specific', 'fd53::2 node specific'],
+          ['10.253.0.2 node specific', 'fd53::2 node specific'],
+        ]),
+      60_000,
+      100,
+      logs,
+    );
+    // host2 and host3 have no session with each other: their routes to each other's
+    // blocks (next hop kept, on the shared segment) are reflected by host1.
+    await waitFor('every block everywhere through the reflector', allRoutes, 30_000, 100, logs);
+  });
   assert.deepEqual(
     readdirSync(dir).filter((f) => f.endsWith('.tmp')),
     [],
