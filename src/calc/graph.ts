@@ -382,7 +382,12 @@ export class CalcGraph {
     const d = deriveResource(res);
     const prev = this.derivedKind.get(key);
     const prevKind = typeof prev === 'string' ? prev : prev?.kind;
-    if (prevKind !== undefined && prevKind !== d.kind) this.remove(key);
+    // The contributor this resource had, if it is still of the same kind.
+    let old = typeof prev === 'object' ? prev : undefined;
+    if (prevKind !== undefined && prevKind !== d.kind) {
+      this.remove(key);
+      old = undefined;
+    }
     switch (d.kind) {
       case 'tier':
         this.userTiers.set(key, d.value);
@@ -395,16 +400,21 @@ export class CalcGraph {
         this.setProfile(key, d.value);
         break;
       case 'endpoint':
-        this.setEndpoint(key, d.value);
+        this.setEndpoint(key, d.value, old);
         return;
       case 'networkSet': {
         const b = d.value.backend;
-        this.setContributor(key, 'networkSet', {
-          ownLabels: b.labels,
-          profiles: networkSetProfiles(b.kind, b.namespace),
-          nets: d.value.nets,
-          ports: [],
-        });
+        this.setContributor(
+          key,
+          'networkSet',
+          {
+            ownLabels: b.labels,
+            profiles: networkSetProfiles(b.kind, b.namespace),
+            nets: d.value.nets,
+            ports: [],
+          },
+          old,
+        );
         return;
       }
       case 'pool':
@@ -679,14 +689,14 @@ export class CalcGraph {
     return names.map((n) => this.profiles.get(n)?.value);
   }
 
-  private setEndpoint(key: string, input: EndpointInput): void {
+  private setEndpoint(key: string, input: EndpointInput, old: Contributor | undefined): void {
     const b = input.backend;
-    const c = this.setContributor(key, 'endpoint', {
-      ownLabels: b.labels,
-      profiles: b.profiles,
-      nets: input.nets,
-      ports: b.ports,
-    });
+    const c = this.setContributor(
+      key,
+      'endpoint',
+      { ownLabels: b.labels, profiles: b.profiles, nets: input.nets, ports: b.ports },
+      old,
+    );
     const oldLocal = this.locals.get(key);
     if (b.node !== this.hostname) {
       if (oldLocal !== undefined) this.dropLocal(oldLocal);
@@ -825,9 +835,9 @@ export class CalcGraph {
     key: string,
     kind: Contributor['kind'],
     data: ContributorData,
+    /** the contributor the key had (the caller has looked it up) */
+    old: Contributor | undefined,
   ): Contributor {
-    const prev = this.derivedKind.get(key);
-    const old = typeof prev === 'object' ? prev : undefined;
     const cls = this.classOf(data.ownLabels, data.profiles, data.ports);
     const c: Contributor = {
       kind,
