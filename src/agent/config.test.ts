@@ -84,3 +84,23 @@ test('log levels and the terminal formatter', () => {
   const line = prettyLine('{"level":40,"time":0,"pid":1,"msg":"hello","node":"n1"}');
   assert.equal(line, '00:00:00.000 WARN  hello node=n1\n');
 });
+
+test('BGP status file and hold time (calico-ts extensions)', () => {
+  const d = loadAgentConfig({ NODENAME: 'n1' });
+  assert.equal(d.bgpStatusFile, '/var/run/calico/bgp-status.json');
+  assert.equal(d.bgpHoldTime, undefined);
+  const c = loadAgentConfig({
+    NODENAME: 'n1',
+    CALICO_BGP_STATUS_FILE: '/tmp/x/bgp.json',
+    CALICO_BGP_HOLD_TIME: '3',
+  });
+  assert.equal(c.bgpStatusFile, '/tmp/x/bgp.json');
+  assert.equal(c.bgpHoldTime, 3);
+  assert.equal(loadAgentConfig({ CALICO_BGP_HOLD_TIME: '0' }).bgpHoldTime, 0);
+  for (const bad of ['2', '1.5', 'x', '70000'])
+    assert.throws(
+      () => loadAgentConfig({ CALICO_BGP_HOLD_TIME: bad }),
+      (e: unknown) =>
+        e instanceof AgentConfigError && e.message.includes(`CALICO_BGP_HOLD_TIME="${bad}"`),
+    );
+});
