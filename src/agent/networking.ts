@@ -72,7 +72,9 @@ export interface BuiltinNetworkingOptions {
 
 /** argv that re-runs the current program (bundle or tsx source) as the speaker. */
 export function selfSpeakerArgv(): string[] {
-  return [process.execPath, ...process.execArgv, process.argv[1] as string];
+  // An inspector flag would make the child fight the agent for the debugger port.
+  const flags = process.execArgv.filter((a) => !a.startsWith('--inspect'));
+  return [process.execPath, ...flags, process.argv[1] as string];
 }
 
 export class BuiltinNetworking implements NetworkingBackend {
