@@ -355,6 +355,8 @@ export class Agent {
             dataplaneInSync: this.dataplaneInSync,
             lastApplyFailed: this.lastApplyFailed,
             datastoreConnected: this.datastoreConnected,
+            // informational: Calico gates readiness on BGP too (-bird-ready); we don't yet
+            bgp: this.networking.health(),
           },
         };
       },

@@ -228,6 +228,13 @@ test('three calico-nodes: mesh from the datastore, node status, release, gracefu
     assert.match(r.out, /IPv6 BGP status\n\+-/);
     assert.match(r.out, /\| fd53::3 +\| node-to-node mesh \| up +\| [0-9:]+ \| Established +\|/);
     assert.match(r.out, /\| fd53::4 +\| node-to-node mesh \| up /);
+    // The readiness endpoint reports the sessions too (informational).
+    const ready = await fetch(`http://127.0.0.1:${envs[0]!.FELIX_HEALTHPORT}/readiness`);
+    assert.deepEqual(((await ready.json()) as { bgp: unknown }).bgp, {
+      speakerRunning: true,
+      peers: 4,
+      established: 4,
+    });
   });
 
   await t.test('a new BGPPeer is added without resetting the other sessions', async () => {

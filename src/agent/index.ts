@@ -16,6 +16,7 @@ export {
   BuiltinNetworking,
   type BuiltinNetworkingOptions,
   type NetworkingBackend,
+  type NetworkingHealth,
   NoNetworking,
   selfSpeakerArgv,
 } from './networking.js';

@@ -21,9 +21,17 @@ import {
 } from '../bgp/index.js';
 import type { ResourceUpdate } from '../calc/index.js';
 
+/** What the readiness endpoint reports about BGP. */
+export interface NetworkingHealth {
+  speakerRunning: boolean;
+  peers: number;
+  established: number;
+}
+
 export interface NetworkingBackend {
   readonly name: 'builtin' | 'none';
   start(): Promise<void>;
+  health(): NetworkingHealth | null;
   /** every datastore update the syncer delivers, in order */
   onUpdates(updates: readonly ResourceUpdate[]): void;
   /** the datastore snapshot is complete: safe to act on absences */
@@ -34,6 +42,9 @@ export interface NetworkingBackend {
 export class NoNetworking implements NetworkingBackend {
   readonly name = 'none' as const;
   async start(): Promise<void> {}
+  health(): null {
+    return null;
+  }
   onUpdates(_updates: readonly ResourceUpdate[]): void {}
   onInSync(): void {}
   async stop(): Promise<void> {}
@@ -92,6 +103,8 @@ export class BuiltinNetworking implements NetworkingBackend {
   private chain: Promise<void> = Promise.resolve();
   private retryTimer: NodeJS.Timeout | undefined;
   private readonly bgpLog: Logger;
+  /** BGP state per peer address, from the speaker's peerState events */
+  private readonly peerStates = new Map<string, string>();
 
   constructor(private readonly opts: BuiltinNetworkingOptions) {
     const l = opts.log.child({ component: 'bgp' });
@@ -110,6 +123,17 @@ export class BuiltinNetworking implements NetworkingBackend {
 
   async start(): Promise<void> {
     this.started = true;
+  }
+
+  health(): NetworkingHealth {
+    const peers = this.current?.speaker.peers ?? [];
+    let established = 0;
+    for (const p of peers) if (this.peerStates.get(p.address) === 'Established') established++;
+    return {
+      speakerRunning: this.speaker?.running === true,
+      peers: peers.length,
+      established,
+    };
   }
 
   onUpdates(updates: readonly ResourceUpdate[]): void {
@@ -247,6 +271,7 @@ export class BuiltinNetworking implements NetworkingBackend {
   }
 
   private async startSpeaker(cfg: NodeBgpConfig): Promise<void> {
+    this.peerStates.clear();
     const config: SpeakerProcessConfig = {
       ...cfg.speaker,
       // Whenever we start, the kernel may still forward on routes of our previous
@@ -265,6 +290,10 @@ export class BuiltinNetworking implements NetworkingBackend {
       env: { ...process.env, ...this.opts.env, CALICO_BGP_SPEAKER: 'stdin' },
       config,
       logger: this.bgpLog,
+      onEvent: (ev) => {
+        if (ev.event === 'peerState' && typeof ev.address === 'string')
+          this.peerStates.set(ev.address, String(ev.bgpState));
+      },
       onExit: (code, signal) => {
         if (this.speaker !== sp) return;
         this.bgpLog.error({ code, signal }, 'BGP speaker exited; starting it again in 1 s');
