@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 // Bundles each executable into dist/ with esbuild. Native or runtime-loading
 // packages (better-sqlite3, etcd3) stay external and are loaded from node_modules.
 import { build } from 'esbuild';
@@ -20,6 +20,9 @@ export const executables = {
 const banner =
   "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);";
 
+// Chunk names carry content hashes: without this, every build would leave the last
+// build's chunks behind.
+rmSync(`${root}dist/chunks`, { recursive: true, force: true });
 mkdirSync(`${root}dist`, { recursive: true });
 const names = Object.keys(executables);
 if (names.length === 0) console.log('build: no executables yet');
