@@ -36,21 +36,7 @@ async function sysctl(ns: string, settings: readonly string[]): Promise<void> {
 export async function createHost(router: string, ns: string, index: number): Promise<void> {
   const { routerIp, hostIp } = fabricAddresses(index);
   await addNamespace(ns);
-  await run([
-    'ip',
-    'link',
-    'add',
-    `r${index}`,
-    'netns',
-    router,
-    'type',
-    'veth',
-    'peer',
-    'name',
-    'eth0',
-    'netns',
-    ns,
-  ]);
+  await linkToRouter(router, `r${index}`, ns);
   await ipBatch(router, [`addr add ${routerIp}/24 dev r${index}`, `link set r${index} up`]);
   await ipBatch(ns, [
     `addr add ${hostIp}/24 dev eth0`,
@@ -124,21 +110,7 @@ export async function createRouter(ns: string): Promise<void> {
 /** A namespace behind the router with only a default route: it reaches workloads by the router's BGP routes. */
 export async function createOutside(router: string, ns: string): Promise<void> {
   await addNamespace(ns);
-  await run([
-    'ip',
-    'link',
-    'add',
-    'out0',
-    'netns',
-    router,
-    'type',
-    'veth',
-    'peer',
-    'name',
-    'eth0',
-    'netns',
-    ns,
-  ]);
+  await linkToRouter(router, 'out0', ns);
   await ipBatch(router, [`addr add ${OUTSIDE.routerIp}/24 dev out0`, 'link set out0 up']);
   await ipBatch(ns, [
     `addr add ${OUTSIDE.ip}/24 dev eth0`,
@@ -190,4 +162,23 @@ export async function routerRoutes(router: string): Promise<Map<string, string[]
     out.set(dst, (e.nexthops ? e.nexthops.map((n) => n.gateway) : [e.gateway ?? '']).sort());
   }
   return out;
+}
+
+/** A veth pair: `routerSide` in the router namespace, `eth0` in `ns`. */
+async function linkToRouter(router: string, routerSide: string, ns: string): Promise<void> {
+  await run([
+    'ip',
+    'link',
+    'add',
+    routerSide,
+    'netns',
+    router,
+    'type',
+    'veth',
+    'peer',
+    'name',
+    'eth0',
+    'netns',
+    ns,
+  ]);
 }
