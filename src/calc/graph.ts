@@ -379,12 +379,13 @@ export class CalcGraph {
   }
 
   private set(key: string, res: ResourceLike): void {
-    const d = deriveResource(res);
+    const d = deriveResource(res, this.hostname);
     const prev = this.derivedKind.get(key);
     const prevKind = typeof prev === 'string' ? prev : prev?.kind;
     // The contributor this resource had, if it is still of the same kind.
     let old = typeof prev === 'object' ? prev : undefined;
-    if (prevKind !== undefined && prevKind !== d.kind) {
+    const kind = d.kind === 'remoteEndpoint' ? 'endpoint' : d.kind;
+    if (prevKind !== undefined && prevKind !== kind) {
       this.remove(key);
       old = undefined;
     }
@@ -402,6 +403,18 @@ export class CalcGraph {
       case 'endpoint':
         this.setEndpoint(key, d.value, old);
         return;
+      case 'remoteEndpoint': {
+        const r = d.value;
+        this.setContributor(
+          key,
+          'endpoint',
+          { ownLabels: r.labels, profiles: r.profiles, nets: r.nets, ports: r.ports },
+          old,
+        );
+        const oldLocal = this.locals.get(key);
+        if (oldLocal !== undefined) this.dropLocal(oldLocal);
+        return;
+      }
       case 'networkSet': {
         const b = d.value.backend;
         this.setContributor(

@@ -3,7 +3,14 @@
 // policy component's (convert.ts, k8s.ts); this file only dispatches on the kind the
 // way policy's Snapshot does, and reads the few fields the backend model leaves out
 // (performanceHints, mac, allowSpoofedSourcePrefixes, routes and pools).
-import { type Cidr, formatCidr, formatIp, parseCidr, parseIp } from '../net/index.js';
+import {
+  type Cidr,
+  formatCidr,
+  formatIp,
+  parseCidr,
+  parseCidrOrIp,
+  parseIp,
+} from '../net/index.js';
 import {
   type BackendEndpoint,
   type BackendNetworkSet,
@@ -14,13 +21,21 @@ import {
   convertK8sNamespace,
   convertK8sNetworkPolicy,
   convertK8sServiceAccount,
+  convertNamedPorts,
   convertNetworkSet,
   convertPolicy,
   convertProfile,
   convertTier,
   convertWorkloadEndpoint,
   type K8sNetworkPolicySpec,
+  LABEL_NAMESPACE,
+  LABEL_ORCHESTRATOR,
+  LABEL_SERVICE_ACCOUNT,
+  NAMESPACE_PROFILE_PREFIX,
+  type NamedPort,
   type ResourceLike,
+  SERVICE_ACCOUNT_PROFILE_PREFIX,
+  type V3WorkloadEndpointSpec,
 } from '../policy/index.js';
 
 /** One change from the datastore (a put of the full resource, or a delete by identity). */
@@ -97,6 +112,20 @@ export interface EndpointInput {
   readonly allowSpoofedSourcePrefixes: readonly string[];
 }
 
+/**
+ * A workload endpoint of another host, reduced to what rule selectors and IP sets
+ * need: no backend object, no parsed addresses. Accepts and rejects exactly what
+ * `convertWorkloadEndpoint` does (a remote endpoint can become local in a later
+ * version, which is then converted in full).
+ */
+export interface RemoteEndpointInput {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly profiles: readonly string[];
+  /** canonical host CIDRs, as EndpointInput.nets */
+  readonly nets: readonly string[];
+  readonly ports: readonly NamedPort[];
+}
+
 export interface NetworkSetInput {
   readonly backend: BackendNetworkSet;
   readonly nets: readonly string[];
@@ -141,6 +170,7 @@ export type Derived =
   | { readonly kind: 'policy'; readonly value: PolicyInput }
   | { readonly kind: 'profile'; readonly value: BackendProfile }
   | { readonly kind: 'endpoint'; readonly value: EndpointInput }
+  | { readonly kind: 'remoteEndpoint'; readonly value: RemoteEndpointInput }
   | { readonly kind: 'networkSet'; readonly value: NetworkSetInput }
   | { readonly kind: 'pool'; readonly value: PoolInput }
   | { readonly kind: 'node'; readonly value: NodeInput }
@@ -189,6 +219,107 @@ function endpointInput(backend: BackendEndpoint, spec: Record<string, unknown>):
   return input;
 }
 
+/** Decimal octet strings, so a host CIDR is built without number formatting. */
+const OCTETS: readonly string[] = Array.from({ length: 256 }, (_, i) => String(i));
+
+/**
+ * `a.b.c.d` or `a.b.c.d/32` in canonical form (no leading zeros, octets up to 255)
+ * -> the flat string `a.b.c.d/32`; anything else -> undefined, for the general parser
+ * (which accepts every canonical form and formats it back unchanged). Built fresh
+ * rather than reused: an input string may be a slice of a whole list response.
+ */
+function canonicalV4Host(text: string): string | undefined {
+  const n = text.length;
+  let end = n;
+  if (n > 3 && text.charCodeAt(n - 3) === 47) {
+    if (text.charCodeAt(n - 2) !== 51 || text.charCodeAt(n - 1) !== 50) return undefined;
+    end = n - 3;
+  }
+  let i = 0;
+  let a = 0;
+  let b = 0;
+  let c = 0;
+  for (let part = 0; part < 4; part++) {
+    const start = i;
+    let v = 0;
+    while (i < end) {
+      const ch = text.charCodeAt(i);
+      if (ch < 48 || ch > 57) break;
+      v = v * 10 + (ch - 48);
+      i++;
+    }
+    const len = i - start;
+    if (len === 0 || len > 3 || v > 255 || (len > 1 && text.charCodeAt(start) === 48)) {
+      return undefined;
+    }
+    if (part < 3) {
+      if (i >= end || text.charCodeAt(i) !== 46) return undefined;
+      i++;
+      if (part === 0) a = v;
+      else if (part === 1) b = v;
+      else c = v;
+    } else {
+      if (i !== end) return undefined;
+      return [OCTETS[a], '.', OCTETS[b], '.', OCTETS[c], '.', OCTETS[v], '/32'].join('');
+    }
+  }
+  return undefined;
+}
+
+/** policy's singleAddresses, formatted as host CIDRs. */
+function hostNets(list: readonly string[] | undefined): string[] {
+  const l = list ?? [];
+  if (!Array.isArray(l)) throw new TypeError('ipNetworks: expected a list');
+  // Sized up front: kept per endpoint, and a pushed-to array keeps spare capacity.
+  const out = new Array<string>(l.length);
+  for (let i = 0; i < l.length; i++) {
+    const text = l[i] as unknown;
+    const fast = typeof text === 'string' ? canonicalV4Host(text) : undefined;
+    if (fast !== undefined) {
+      out[i] = fast;
+      continue;
+    }
+    const cidr = parseCidrOrIp(text as string, { strict: false });
+    const bits = cidr.family === 4 ? 32 : 128;
+    if (cidr.prefixLength !== bits) {
+      throw new RangeError('ipNetworks: a workload network must be a single address');
+    }
+    out[i] = [
+      formatIp({ family: cidr.family, value: cidr.address }),
+      bits === 32 ? '/32' : '/128',
+    ].join('');
+  }
+  return out;
+}
+
+/**
+ * convertWorkloadEndpoint's result, reduced (see RemoteEndpointInput); the checks are
+ * the same, in the same places.
+ */
+function remoteWorkloadEndpoint(res: ResourceLike): RemoteEndpointInput {
+  const name = res.metadata?.name;
+  if (typeof name !== 'string' || name === '') throw new TypeError('metadata.name is required');
+  const namespace = res.metadata?.namespace || 'default';
+  const spec = (res.spec ?? {}) as V3WorkloadEndpointSpec;
+  const labels: Record<string, string> = { ...(res.metadata?.labels ?? {}) };
+  labels[LABEL_NAMESPACE] = namespace;
+  if (spec.orchestrator) labels[LABEL_ORCHESTRATOR] = spec.orchestrator;
+  if (spec.serviceAccountName) labels[LABEL_SERVICE_ACCOUNT] = spec.serviceAccountName;
+  let profiles = spec.profiles ?? [];
+  if (profiles.length === 0 && spec.orchestrator === 'k8s') {
+    profiles = [`${NAMESPACE_PROFILE_PREFIX}${namespace}`];
+    if (spec.serviceAccountName) {
+      profiles.push(`${SERVICE_ACCOUNT_PROFILE_PREFIX}${namespace}.${spec.serviceAccountName}`);
+    }
+  }
+  return {
+    labels,
+    profiles: [...profiles],
+    nets: hostNets(spec.ipNetworks),
+    ports: convertNamedPorts(spec.ports, 'WorkloadEndpoint spec.ports'),
+  };
+}
+
 function parseCidrOrHost(text: string): Cidr {
   if (text.includes('/')) return parseCidr(text, { strict: false });
   const ip = parseIp(text);
@@ -234,15 +365,19 @@ function convertBlock(res: ResourceLike): BlockInput {
  * Converts one resource. Anything the conversion layer rejects is treated as absent,
  * as Felix's validation filter turns an invalid value into a delete.
  */
-export function deriveResource(res: ResourceLike): Derived {
+export function deriveResource(res: ResourceLike, localNode?: string): Derived {
   try {
-    return deriveUnchecked(res);
+    return deriveUnchecked(res, localNode);
   } catch {
     return { kind: 'ignored' };
   }
 }
 
-function deriveUnchecked(res: ResourceLike): Derived {
+/**
+ * `localNode`: the host the graph computes for; a WorkloadEndpoint of any other node
+ * is derived reduced (`remoteEndpoint`). Without it every endpoint is converted in full.
+ */
+function deriveUnchecked(res: ResourceLike, localNode: string | undefined): Derived {
   if (isK8s(res.apiVersion)) {
     switch (res.kind) {
       case 'Namespace':
@@ -289,6 +424,9 @@ function deriveUnchecked(res: ResourceLike): Derived {
     case 'Profile':
       return { kind: 'profile', value: convertProfile(res) };
     case 'WorkloadEndpoint':
+      if (localNode !== undefined && (spec.node ?? '') !== localNode) {
+        return { kind: 'remoteEndpoint', value: remoteWorkloadEndpoint(res) };
+      }
       return { kind: 'endpoint', value: endpointInput(convertWorkloadEndpoint(res), spec) };
     case 'HostEndpoint':
       return { kind: 'endpoint', value: endpointInput(convertHostEndpoint(res), spec) };

@@ -591,7 +591,11 @@ const COMMON_PROTOCOLS: ReadonlyMap<string, number> = new Map([
   ['sctp', 132],
 ]);
 
-function convertNamedPorts(ports: readonly V3EndpointPort[] | undefined, where: string) {
+/** An endpoint's `ports` -> named ports (Calico defaults the protocol to TCP). */
+export function convertNamedPorts(
+  ports: readonly V3EndpointPort[] | undefined,
+  where: string,
+): NamedPort[] {
   const out: NamedPort[] = [];
   if (ports === undefined || ports === null) return out;
   // Anything but an array keeps the generic iteration and its exact errors.

@@ -7,6 +7,7 @@
 export {
   applyFelixConfiguration,
   convertHostEndpoint,
+  convertNamedPorts,
   convertNetworkSet,
   convertPolicy,
   convertProfile,
