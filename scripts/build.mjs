@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 // Bundles each executable into dist/ with esbuild. Native or runtime-loading
 // packages (better-sqlite3, etcd3) stay external and are loaded from node_modules.
 import { build } from 'esbuild';
@@ -29,6 +30,7 @@ let result;
 if (names.length > 0) {
   result = await build({
     metafile: true,
+    write: false,
     entryPoints: Object.fromEntries(names.map((name) => [name, `${root}${executables[name]}`])),
     outdir: `${root}dist`,
     outExtension: { '.js': '.mjs' },
@@ -45,13 +47,30 @@ if (names.length > 0) {
     logLevel: 'warning',
   });
 }
-// Chunk names carry content hashes, so each changed build leaves the previous chunks
-// behind. Remove only those after the build: tests build concurrently from the same
-// sources, and deleting the directory first would pull chunks from under a running one.
+// Tests build while other tests run the bundles, so every file is replaced atomically
+// (write aside, rename over), and a file whose content is unchanged is left alone: a
+// reader never sees a half-written chunk.
 if (result !== undefined) {
-  const current = new Set(Object.keys(result.metafile.outputs).map((o) => o.split('/').pop()));
+  for (const out of result.outputFiles) {
+    let same = false;
+    try {
+      same = readFileSync(out.path).equals(out.contents);
+    } catch {
+      // not there yet
+    }
+    if (same) continue;
+    mkdirSync(dirname(out.path), { recursive: true });
+    const aside = `${out.path}.${process.pid}.tmp`;
+    writeFileSync(aside, out.contents);
+    renameSync(aside, out.path);
+  }
+  // Chunk names carry content hashes, so a changed build leaves the previous chunks
+  // behind; remove those (never the directory: a running test may be loading from it).
+  const current = new Set(result.outputFiles.map((o) => o.path.split('/').pop()));
   for (const file of readdirSync(`${root}dist/chunks`)) {
-    if (!current.has(file)) rmSync(`${root}dist/chunks/${file}`, { force: true });
+    // *.tmp: another build's file on its way in
+    if (!current.has(file) && !file.endsWith('.tmp'))
+      rmSync(`${root}dist/chunks/${file}`, { force: true });
   }
 }
 for (const name of names) console.log(`build: dist/${name}.mjs`);
