@@ -9,7 +9,7 @@
 //   node scripts/run-tests.mjs --unit     only pure tests (files not named *.int.test.ts)
 //   node scripts/run-tests.mjs src/net    only tests under the given paths
 //
-// TEST_CONCURRENCY (default 3: most integration files wait on processes and packets more than they compute) files run at once; each file may take up to 30 minutes.
+// TEST_CONCURRENCY (default 4: most integration files wait on processes and packets more than they compute) files run at once; each file may take up to 30 minutes.
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -61,7 +61,7 @@ if (files.length === 0) {
   console.error('run-tests: no test files found; refusing to report success');
   process.exit(1);
 }
-const concurrency = Math.max(1, Number(process.env.TEST_CONCURRENCY ?? '3'));
+const concurrency = Math.max(1, Number(process.env.TEST_CONCURRENCY ?? '4'));
 console.error(`run-tests: ${files.length} test files, ${concurrency} at a time`);
 
 const started = Date.now();
