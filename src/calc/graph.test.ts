@@ -177,7 +177,12 @@ const entity = fc.record(
 
 const rule = fc
   .record({
-    action: fc.constantFrom('Allow', 'Deny', 'Pass', 'Log'),
+    // 'Nope' makes the policy invalid (absent), which the graph finds out only when
+    // the policy becomes active (rules are converted lazily).
+    action: fc.oneof(
+      { weight: 16, arbitrary: fc.constantFrom('Allow', 'Deny', 'Pass', 'Log') },
+      { weight: 1, arbitrary: fc.constant('Nope') },
+    ),
     protocol: fc.constantFrom(undefined, 'TCP', 'UDP', 'ICMP'),
     source: fc.option(entity, { nil: undefined }),
     destination: fc.option(entity, { nil: undefined }),

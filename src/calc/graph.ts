@@ -34,6 +34,7 @@ import {
   type EndpointInput,
   keyOfUpdate,
   type NodeInput,
+  type PolicyInput,
   type PoolInput,
   type ResourceUpdate,
 } from './resources.js';
@@ -204,7 +205,10 @@ interface LocalEndpoint {
 
 interface PolicyEntry {
   readonly key: string;
-  readonly backend: BackendPolicy;
+  /** without its rules while `rules` is set */
+  backend: BackendPolicy;
+  /** converts the rules: called once, when the policy first becomes active */
+  rules: PolicyInput['rules'];
   readonly id: PolicyId;
   readonly everywhere: boolean;
   readonly matched: Set<LocalEndpoint>;
@@ -395,7 +399,7 @@ export class CalcGraph {
         this.tiersChanged();
         break;
       case 'policy':
-        this.setPolicy(key, d.value.backend, d.value.everywhere);
+        this.setPolicy(key, d.value);
         break;
       case 'profile':
         this.setProfile(key, d.value);
@@ -520,15 +524,17 @@ export class CalcGraph {
 
   // ================================================================ policies
 
-  private setPolicy(key: string, backend: BackendPolicy, everywhere: boolean): void {
+  private setPolicy(key: string, input: PolicyInput): void {
+    const { backend, everywhere } = input;
     const old = this.policies.get(key);
     if (old !== undefined && samePlacement(old.backend, backend)) {
-      this.replacePolicyRules(old, backend, everywhere);
+      this.replacePolicyRules(old, input);
       return;
     }
     const entry: PolicyEntry = {
       key,
       backend,
+      rules: input.rules,
       id: policyIdOf(backend.key),
       everywhere,
       matched: new Set(),
@@ -565,10 +571,12 @@ export class CalcGraph {
    * cannot change, so they are neither rematched nor re-rendered; only the program
    * and the IP sets whose references changed are.
    */
-  private replacePolicyRules(old: PolicyEntry, backend: BackendPolicy, everywhere: boolean): void {
+  private replacePolicyRules(old: PolicyEntry, input: PolicyInput): void {
+    const { backend, everywhere } = input;
     const entry: PolicyEntry = {
       key: old.key,
       backend,
+      rules: input.rules,
       id: old.id,
       everywhere,
       matched: old.matched,
@@ -617,6 +625,19 @@ export class CalcGraph {
     if (this.policies.get(p.key) !== p) return;
     const active = this.tiers.has(p.backend.tier) && (p.everywhere || p.matched.size > 0);
     if (active && p.compiled === undefined) {
+      if (p.rules !== undefined) {
+        let rules: ReturnType<NonNullable<PolicyInput['rules']>>;
+        try {
+          rules = p.rules();
+        } catch {
+          // An invalid rule makes the whole policy absent, as if its update had been
+          // rejected on arrival: while inactive, absent and present look the same.
+          this.removePolicy(p.key);
+          return;
+        }
+        p.backend = { ...p.backend, inbound: rules.inbound, outbound: rules.outbound };
+        p.rules = undefined;
+      }
       p.compiled = compilePolicy(p.backend);
       for (const r of p.compiled.refs) this.acquire(r);
       this.activePolicies.set(p.id, p);

@@ -4,7 +4,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import type { ResourceLike } from '../policy/index.js';
-import { deriveResource } from './resources.js';
+import { applyDesiredStateUpdate, type DesiredState, emptyDesiredState } from './desired-state.js';
+import { CalcGraph } from './graph.js';
+import { computeFromScratch } from './oracle.js';
+import { deriveResource, keyOfResource } from './resources.js';
 
 const V3 = 'projectcalico.org/v3';
 
@@ -140,4 +143,77 @@ test('remote endpoints: every address form gives the full conversion`s host CIDR
     assert.ok(full.kind === 'endpoint' && reduced.kind === 'remoteEndpoint', text);
     assert.deepEqual(reduced.value.nets, full.value.nets, text);
   }
+});
+
+// ------------------------------------------------------------ policies' rules, lazily
+
+function normalise(s: DesiredState): unknown {
+  const sorted = <V>(m: Map<string, V>) =>
+    [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return {
+    ipSets: [...s.ipSets.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([k, v]) => [k, v.type, [...v.members].sort()]),
+    policies: sorted(s.policies),
+    profiles: sorted(s.profiles),
+    workloadEndpoints: sorted(s.workloadEndpoints),
+  };
+}
+
+function gnp(name: string, tier: string, actions: string[], everywhere = false): ResourceLike {
+  return {
+    apiVersion: V3,
+    kind: 'GlobalNetworkPolicy',
+    metadata: { name },
+    spec: {
+      tier,
+      selector: "app == 'a'",
+      ingress: actions.map((action) => ({ action, source: { selector: "app == 'b'" } })),
+      ...(everywhere ? { performanceHints: ['AssumeNeededOnEveryNode'] } : {}),
+    },
+  };
+}
+
+function endpoint(name: string, node: string, app: string, ip: string): ResourceLike {
+  return {
+    apiVersion: V3,
+    kind: 'WorkloadEndpoint',
+    metadata: { name, namespace: 'ns', labels: { app } },
+    spec: { node, interfaceName: `cali-${name}`, ipNetworks: [ip] },
+  };
+}
+
+const tier: ResourceLike = { apiVersion: V3, kind: 'Tier', metadata: { name: 't1' }, spec: {} };
+
+test('lazy rules: a policy with an invalid rule is absent once it would be active', () => {
+  const steps: ResourceLike[][] = [
+    // inactive invalid policy, then a local endpoint it selects
+    [gnp('p', 'default', ['Allow', 'Nope']), endpoint('b1', 'h2', 'b', '10.0.0.2/32')],
+    [endpoint('a1', 'h1', 'a', '10.0.0.1/32')],
+    // a valid version, active
+    [gnp('p', 'default', ['Allow'])],
+    // an invalid version of the same placement replaces it
+    [gnp('p', 'default', ['Nope'])],
+    // valid again, in a missing tier; then invalid; then the tier appears
+    [gnp('p', 't1', ['Deny'])],
+    [gnp('p', 't1', ['Deny', 'Nope'])],
+    [tier],
+    [gnp('p', 't1', ['Deny'])],
+    // everywhere: active without a local endpoint
+    [gnp('q', 'default', ['Nope'], true), gnp('r', 'default', ['Allow'], true)],
+  ];
+  const g = new CalcGraph({ hostname: 'h1' });
+  g.onInSync();
+  const live = new Map<string, ResourceLike>();
+  const state = emptyDesiredState();
+  for (const batch of steps) {
+    for (const r of batch) {
+      live.set(keyOfResource(r), r);
+      g.onUpdate({ type: 'set', resource: r });
+    }
+    for (const u of g.flush()) applyDesiredStateUpdate(state, u);
+    assert.deepEqual(normalise(state), normalise(computeFromScratch(live.values(), 'h1')));
+  }
+  assert.ok(state.policies.has('gnp/r'));
+  assert.ok(!state.policies.has('gnp/q'));
 });

@@ -24,6 +24,7 @@ import {
   convertNamedPorts,
   convertNetworkSet,
   convertPolicy,
+  convertPolicyDeferred,
   convertProfile,
   convertTier,
   convertWorkloadEndpoint,
@@ -97,7 +98,14 @@ export function keyOfUpdate(u: ResourceUpdate): string {
 // ------------------------------------------------------------------ derived objects
 
 export interface PolicyInput {
+  /** without its rules when `rules` is set */
   readonly backend: BackendPolicy;
+  /**
+   * Converts the rules (throws if one is invalid, and then the policy counts as
+   * absent). Rules are converted when the policy becomes active: a host needs those
+   * of a few policies of the cluster.
+   */
+  readonly rules?: () => Pick<BackendPolicy, 'inbound' | 'outbound'>;
   /** `performanceHints: [AssumeNeededOnEveryNode]`: active on every host */
   readonly everywhere: boolean;
 }
@@ -375,7 +383,8 @@ export function deriveResource(res: ResourceLike, localNode?: string): Derived {
 
 /**
  * `localNode`: the host the graph computes for; a WorkloadEndpoint of any other node
- * is derived reduced (`remoteEndpoint`). Without it every endpoint is converted in full.
+ * is derived reduced (`remoteEndpoint`), and Calico policies' rules are left to
+ * `PolicyInput.rules`. Without it (the oracle) everything is converted in full.
  */
 function deriveUnchecked(res: ResourceLike, localNode: string | undefined): Derived {
   if (isK8s(res.apiVersion)) {
@@ -405,9 +414,15 @@ function deriveUnchecked(res: ResourceLike, localNode: string | undefined): Deri
       return { kind: 'tier', value: convertTier(res) };
     case 'GlobalNetworkPolicy':
     case 'NetworkPolicy': {
-      const backend = convertPolicy(res);
       const everywhere = stringList(spec.performanceHints).includes('AssumeNeededOnEveryNode');
-      return { kind: 'policy', value: { backend, everywhere } };
+      if (localNode === undefined) {
+        return { kind: 'policy', value: { backend: convertPolicy(res), everywhere } };
+      }
+      const deferred = convertPolicyDeferred(res);
+      return {
+        kind: 'policy',
+        value: { backend: deferred.policy, rules: deferred.rules, everywhere },
+      };
     }
     case 'StagedGlobalNetworkPolicy':
     case 'StagedNetworkPolicy':

@@ -471,6 +471,46 @@ function convertOrder(order: unknown, where: string): number | undefined {
  * first and then passed here as a StagedNetworkPolicy-shaped resource.
  */
 export function convertPolicy(res: ResourceLike, kindOverride?: PolicyKind): BackendPolicy {
+  const d = convertPolicyDeferred(res, kindOverride);
+  const rules = d.rules();
+  const p = d.policy;
+  return {
+    key: p.key,
+    tier: p.tier,
+    order: p.order,
+    selector: p.selector,
+    ingress: p.ingress,
+    egress: p.egress,
+    inbound: rules.inbound,
+    outbound: rules.outbound,
+    staged: p.staged,
+    ...(p.stagedAction !== undefined ? { stagedAction: p.stagedAction } : {}),
+    doNotTrack: p.doNotTrack,
+    preDNAT: p.preDNAT,
+    applyOnForward: p.applyOnForward,
+  };
+}
+
+/** A policy converted but for its rules, and the conversion of the rules. */
+export interface DeferredPolicy {
+  /** `inbound` and `outbound` are empty */
+  readonly policy: BackendPolicy;
+  /**
+   * The rules, converted on demand (throws as convertPolicy would for them). Reads
+   * the resource's spec when called, so the resource must not be changed meanwhile.
+   */
+  rules(): { inbound: BackendRule[]; outbound: BackendRule[] };
+}
+
+/**
+ * convertPolicy in two steps: everything but the rules now (throwing as convertPolicy
+ * does for those parts), the rules when asked. A consumer that needs the rules of few
+ * policies (a host's calculation graph) skips converting the others'.
+ */
+export function convertPolicyDeferred(
+  res: ResourceLike,
+  kindOverride?: PolicyKind,
+): DeferredPolicy {
   const kind = (kindOverride ?? res.kind) as PolicyKind;
   if (kindOverride === undefined && !POLICY_KINDS.has(res.kind)) {
     throw new PolicyError('INVALID_RESOURCE', `${describe(res)} is not a policy kind`);
@@ -523,15 +563,15 @@ export function convertPolicy(res: ResourceLike, kindOverride?: PolicyKind): Bac
   }
   const ctx: RuleContext = namespace !== undefined ? { namespace } : {};
   const tier = spec.tier === undefined || spec.tier === '' ? 'default' : spec.tier;
-  return {
+  const policy: BackendPolicy = {
     key: { kind, namespace: namespace ?? '', name },
     tier,
     order: convertOrder(spec.order, `${where}: spec`),
     selector: policySelector(spec, namespace, `${where}: spec`),
     ingress,
     egress,
-    inbound: convertRules(spec.ingress, ctx, `${where}: spec.ingress`),
-    outbound: convertRules(spec.egress, ctx, `${where}: spec.egress`),
+    inbound: [],
+    outbound: [],
     staged,
     ...(stagedAction !== undefined ? { stagedAction } : {}),
     doNotTrack,
@@ -539,6 +579,13 @@ export function convertPolicy(res: ResourceLike, kindOverride?: PolicyKind): Bac
     // applyOnForward is forced false for namespaced policies; doNotTrack and
     // preDNAT imply it (the validator requires it to be set with them).
     applyOnForward: !namespaced && (spec.applyOnForward === true || doNotTrack || preDNAT),
+  };
+  return {
+    policy,
+    rules: () => ({
+      inbound: convertRules(spec.ingress, ctx, `${where}: spec.ingress`),
+      outbound: convertRules(spec.egress, ctx, `${where}: spec.egress`),
+    }),
   };
 }
 
