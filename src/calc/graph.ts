@@ -222,7 +222,15 @@ interface ProfileUse {
 
 /** One IP set's members, counted per contributor, and what the dataplane has seen of it. */
 class IpSetData {
-  readonly members = new Map<IpSetMember, number>();
+  /**
+   * The members. A member almost always has one contributor (an endpoint's own
+   * address), so the count is kept only above one, in `extra`: adding a new member
+   * is then one hash-table probe (`add`, telling old from new by the size) rather
+   * than a lookup and an insert, and a member costs a Set entry instead of a Map's.
+   */
+  readonly members = new Set<IpSetMember>();
+  /** contributors beyond the first, for members that have more than one */
+  private readonly extra = new Map<IpSetMember, number>();
   /** the dataplane holds this incarnation; changes since go out as deltas */
   emitted = false;
   readonly added = new Set<IpSetMember>();
@@ -235,12 +243,12 @@ class IpSetData {
   ) {}
 
   inc(m: IpSetMember): void {
-    const n = this.members.get(m);
-    if (n !== undefined) {
-      this.members.set(m, n + 1);
+    const size = this.members.size;
+    this.members.add(m);
+    if (this.members.size === size) {
+      this.extra.set(m, (this.extra.get(m) ?? 0) + 1);
       return;
     }
-    this.members.set(m, 1);
     if (this.emitted) {
       if (!this.removed.delete(m)) this.added.add(m);
       this.onDirty(this);
@@ -248,13 +256,15 @@ class IpSetData {
   }
 
   dec(m: IpSetMember): void {
-    const n = this.members.get(m);
-    if (n === undefined) return;
-    if (n > 1) {
-      this.members.set(m, n - 1);
-      return;
+    if (this.extra.size > 0) {
+      const n = this.extra.get(m);
+      if (n !== undefined) {
+        if (n > 1) this.extra.set(m, n - 1);
+        else this.extra.delete(m);
+        return;
+      }
     }
-    this.members.delete(m);
+    if (!this.members.delete(m)) return;
     if (this.emitted) {
       if (!this.added.delete(m)) this.removed.add(m);
       this.onDirty(this);
@@ -1234,7 +1244,7 @@ export class CalcGraph {
           type: 'ipSetUpdate',
           id,
           setType: data.type,
-          members: [...data.members.keys()],
+          members: [...data.members],
         });
       } else if (data.added.size > 0 || data.removed.size > 0) {
         out.push({ type: 'ipSetDelta', id, added: [...data.added], removed: [...data.removed] });
