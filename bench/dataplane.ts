@@ -488,6 +488,12 @@ const bench: Benchmark = async (args) => {
       );
     show('no policy', samples.none);
     show(`${nPolBig} policies`, heavyS);
+    // Each round's two samples were taken seconds apart: their ratio cancels slower load
+    // swings that the medians of each side keep.
+    const paired = (a: number[], b: number[]) => median(a.map((x, i) => x / b[i]!));
+    notes.push(
+      `median of per-round ratios (${nPolBig} policies / none): TCP ${paired(heavyS.gbps, samples.none.gbps).toFixed(2)}, conn/s ${paired(heavyS.cps, samples.none.cps).toFixed(2)}`,
+    );
     const base = { gbps: median(samples.none.gbps), cps: median(samples.none.cps) };
     const heavy = { gbps: median(heavyS.gbps), cps: median(heavyS.cps) };
 
