@@ -301,6 +301,42 @@ function hostNets(list: readonly string[] | undefined): string[] {
 }
 
 /**
+ * The last remote endpoint's raw and converted ports: the pods of one workload list the
+ * same ports, so consecutive endpoints usually repeat them. The conversion reads only
+ * each entry's name, port and protocol, so equal fields give an equal result; sharing
+ * the array also makes the label class comparison an identity check.
+ */
+let lastRawPorts: readonly { name?: unknown; port?: unknown; protocol?: unknown }[] = [];
+let lastPorts: readonly NamedPort[] = [];
+
+function remotePorts(raw: unknown): readonly NamedPort[] {
+  if (Array.isArray(raw) && raw.length === lastRawPorts.length && raw.length > 0) {
+    let same = true;
+    for (let i = 0; i < raw.length && same; i++) {
+      const a = raw[i];
+      const b = lastRawPorts[i]!;
+      same =
+        a !== null &&
+        typeof a === 'object' &&
+        a.name === b.name &&
+        a.port === b.port &&
+        a.protocol === b.protocol;
+    }
+    if (same) return lastPorts;
+  }
+  const ports = convertNamedPorts(raw as never, 'WorkloadEndpoint spec.ports');
+  if (Array.isArray(raw)) {
+    lastRawPorts = raw.map((p: { name?: unknown; port?: unknown; protocol?: unknown }) => ({
+      name: p.name,
+      port: p.port,
+      protocol: p.protocol,
+    }));
+    lastPorts = ports;
+  }
+  return ports;
+}
+
+/**
  * convertWorkloadEndpoint's result, reduced (see RemoteEndpointInput); the checks are
  * the same, in the same places.
  */
@@ -324,7 +360,7 @@ function remoteWorkloadEndpoint(res: ResourceLike): RemoteEndpointInput {
     labels,
     profiles: [...profiles],
     nets: hostNets(spec.ipNetworks),
-    ports: convertNamedPorts(spec.ports, 'WorkloadEndpoint spec.ports'),
+    ports: remotePorts(spec.ports),
   };
 }
 
