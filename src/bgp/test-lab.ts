@@ -1,8 +1,8 @@
 // Test-only support for bgp integration tests: our speaker as a process inside a network
-// namespace, real BIRD and GoBGP daemons in their own namespaces, and kernel route
+// namespace, real BIRD, GoBGP and FRR daemons in their own namespaces, and kernel route
 // inspection. Production code never imports this file.
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -98,6 +98,8 @@ export class BgpLab {
   readonly lab: NetnsLab;
   readonly dir: string;
   private seq = 0;
+  /** paths outside `dir` that daemons create for themselves, removed after they are killed */
+  private readonly leftovers: string[] = [];
 
   constructor(base = 'ctb') {
     this.lab = new NetnsLab(base);
@@ -107,6 +109,7 @@ export class BgpLab {
   async cleanup(): Promise<void> {
     await this.lab.cleanup();
     rmSync(this.dir, { recursive: true, force: true });
+    for (const p of this.leftovers) rmSync(p, { recursive: true, force: true });
   }
 
   ns(suffix: string): Promise<string> {
@@ -272,5 +275,47 @@ export class BgpLab {
     const cli = async (...args: string[]) => (await this.lab.exec(ns, ['gobgp', ...args])).stdout;
     await waitFor('gobgpd API', async () => (await cli('global')).includes('AS'));
     return { child, cli, logs, pid: child.pid! };
+  }
+
+  /**
+   * FRR's bgpd alone (`-Z`: no zebra, so no kernel routes on its side) in the foreground
+   * inside `ns`, with its config, pid file and vty socket in a directory of its own under
+   * the lab's temp dir; `-S` skips the switch to user frr (the dir stays root's), `-P 0`
+   * opens no TCP vty. `vtysh` reaches it through the socket from any namespace.
+   */
+  async frr(ns: string, conf: string) {
+    const dir = join(this.dir, `frr-${ns}`);
+    mkdirSync(dir);
+    const confPath = join(dir, 'bgpd.conf');
+    writeFileSync(confPath, conf);
+    const child = this.lab.spawn(ns, [
+      '/usr/lib/frr/bgpd',
+      '-f',
+      confPath,
+      '-i',
+      join(dir, 'bgpd.pid'),
+      '--vty_socket',
+      dir,
+      '-Z',
+      '-S',
+      '-P',
+      '0',
+      '--log',
+      'stdout',
+    ]);
+    // FRR's crash-log dir; a clean exit removes it, the SIGKILL of cleanup() does not.
+    // `ip netns exec` execs bgpd, so the child's pid is bgpd's.
+    this.leftovers.push(`/var/tmp/frr/bgpd.${child.pid}`);
+    let text = '';
+    child.stdout?.on('data', (b: Buffer) => {
+      text = (text + b.toString()).slice(-20000);
+    });
+    const stderr = tailOf(child);
+    const vtysh = async (...cmds: string[]): Promise<string> =>
+      (await run(['vtysh', '--vty_socket', dir, ...cmds.flatMap((c) => ['-c', c])])).stdout;
+    const json = async <T = Record<string, unknown>>(cmd: string): Promise<T> =>
+      JSON.parse(await vtysh(`${cmd} json`)) as T;
+    await waitFor('FRR bgpd vty', async () => (await vtysh('show bgp summary')).length > 0);
+    return { child, pid: child.pid!, vtysh, json, logs: () => text + stderr() };
   }
 }
