@@ -29,14 +29,10 @@ import {
   convertTier,
   convertWorkloadEndpoint,
   type K8sNetworkPolicySpec,
-  LABEL_NAMESPACE,
-  LABEL_ORCHESTRATOR,
-  LABEL_SERVICE_ACCOUNT,
-  NAMESPACE_PROFILE_PREFIX,
   type NamedPort,
   type ResourceLike,
-  SERVICE_ACCOUNT_PROFILE_PREFIX,
   type V3WorkloadEndpointSpec,
+  workloadLabelsAndProfiles,
 } from '../policy/index.js';
 
 /** One change from the datastore (a put of the full resource, or a delete by identity). */
@@ -345,20 +341,10 @@ function remoteWorkloadEndpoint(res: ResourceLike): RemoteEndpointInput {
   if (typeof name !== 'string' || name === '') throw new TypeError('metadata.name is required');
   const namespace = res.metadata?.namespace || 'default';
   const spec = (res.spec ?? {}) as V3WorkloadEndpointSpec;
-  const labels: Record<string, string> = { ...(res.metadata?.labels ?? {}) };
-  labels[LABEL_NAMESPACE] = namespace;
-  if (spec.orchestrator) labels[LABEL_ORCHESTRATOR] = spec.orchestrator;
-  if (spec.serviceAccountName) labels[LABEL_SERVICE_ACCOUNT] = spec.serviceAccountName;
-  let profiles = spec.profiles ?? [];
-  if (profiles.length === 0 && spec.orchestrator === 'k8s') {
-    profiles = [`${NAMESPACE_PROFILE_PREFIX}${namespace}`];
-    if (spec.serviceAccountName) {
-      profiles.push(`${SERVICE_ACCOUNT_PROFILE_PREFIX}${namespace}.${spec.serviceAccountName}`);
-    }
-  }
+  const { labels, profiles } = workloadLabelsAndProfiles(res, namespace, spec);
   return {
     labels,
-    profiles: [...profiles],
+    profiles,
     nets: hostNets(spec.ipNetworks),
     ports: remotePorts(spec.ports),
   };

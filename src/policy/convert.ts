@@ -682,6 +682,29 @@ function singleAddresses(list: readonly string[] | undefined, where: string): Ip
 }
 
 /**
+ * A workload endpoint's effective labels and profiles, shared by the full conversion and
+ * the calc graph's reduced one for other hosts' endpoints. `profiles` is a fresh array.
+ */
+export function workloadLabelsAndProfiles(
+  res: ResourceLike,
+  namespace: string,
+  spec: V3WorkloadEndpointSpec,
+): { labels: Record<string, string>; profiles: string[] } {
+  const labels: Record<string, string> = { ...(res.metadata?.labels ?? {}) };
+  labels[LABEL_NAMESPACE] = namespace;
+  if (spec.orchestrator) labels[LABEL_ORCHESTRATOR] = spec.orchestrator;
+  if (spec.serviceAccountName) labels[LABEL_SERVICE_ACCOUNT] = spec.serviceAccountName;
+  const profiles = [...(spec.profiles ?? [])];
+  if (profiles.length === 0 && spec.orchestrator === 'k8s') {
+    profiles.push(`${NAMESPACE_PROFILE_PREFIX}${namespace}`);
+    if (spec.serviceAccountName) {
+      profiles.push(`${SERVICE_ACCOUNT_PROFILE_PREFIX}${namespace}.${spec.serviceAccountName}`);
+    }
+  }
+  return { labels, profiles };
+}
+
+/**
  * WorkloadEndpoint -> backend endpoint. Calico's client stores every WEP with
  * `projectcalico.org/namespace` and `projectcalico.org/orchestrator` labels, plus
  * `projectcalico.org/serviceaccount` when the pod has a service account (§9);
@@ -693,24 +716,14 @@ export function convertWorkloadEndpoint(res: ResourceLike): BackendEndpoint {
   const namespace = res.metadata?.namespace || 'default';
   const where = `WorkloadEndpoint ${namespace}/${name}: spec`;
   const spec = (res.spec ?? {}) as V3WorkloadEndpointSpec;
-  const labels: Record<string, string> = { ...(res.metadata?.labels ?? {}) };
-  labels[LABEL_NAMESPACE] = namespace;
-  if (spec.orchestrator) labels[LABEL_ORCHESTRATOR] = spec.orchestrator;
-  if (spec.serviceAccountName) labels[LABEL_SERVICE_ACCOUNT] = spec.serviceAccountName;
-  let profiles = spec.profiles ?? [];
-  if (profiles.length === 0 && spec.orchestrator === 'k8s') {
-    profiles = [`${NAMESPACE_PROFILE_PREFIX}${namespace}`];
-    if (spec.serviceAccountName) {
-      profiles.push(`${SERVICE_ACCOUNT_PROFILE_PREFIX}${namespace}.${spec.serviceAccountName}`);
-    }
-  }
+  const { labels, profiles } = workloadLabelsAndProfiles(res, namespace, spec);
   const out: { -readonly [K in keyof BackendEndpoint]: BackendEndpoint[K] } = {
     kind: 'WorkloadEndpoint',
     namespace,
     name,
     node: spec.node ?? '',
     labels,
-    profiles: [...profiles],
+    profiles,
     addresses: singleAddresses(spec.ipNetworks, `${where}.ipNetworks`),
     ports: convertNamedPorts(spec.ports, `${where}.ports`),
   };

@@ -29,6 +29,7 @@ export {
   RESERVED_TIERS,
   type RuleContext,
   v3Action,
+  workloadLabelsAndProfiles,
 } from './convert.js';
 export { PolicyError, type PolicyErrorCode } from './errors.js';
 export {
