@@ -3,18 +3,18 @@
 // keys into DesiredStateUpdates in the event sequencer's order. Work per update is
 // proportional to what the update touches: the label index finds the selectors an
 // endpoint change concerns, and policies are matched only against local endpoints.
-import type {
-  BackendPolicy,
-  BackendProfile,
-  BackendTier,
-  NamedPort,
-  ResourceLike,
+import {
+  type BackendPolicy,
+  type BackendProfile,
+  type BackendTier,
+  type NamedPort,
+  PORT_PROTOCOLS,
+  type ResourceLike,
 } from '../policy/index.js';
 import type { Selector } from '../selector/index.js';
 import type {
   DesiredStateUpdate,
   EffectiveConfig,
-  IpSetMember,
   IpSetType,
   PolicyId,
   PolicyProgram,
@@ -27,7 +27,9 @@ import {
   networkSetProfiles,
   sameLabels,
 } from './endpoints.js';
+import { IpSetData } from './ip-set.js';
 import { mergeConfig, namedPortMembers, poolState } from './oracle.js';
+import { parseV4Host, portTag } from './packed-members.js';
 import {
   type BlockInput,
   deriveResource,
@@ -96,6 +98,12 @@ interface Contributor {
   /** index in cls.members */
   slot: number;
   readonly cls: LabelClass;
+  /**
+   * The only address, as a number, when the contributor has exactly one and it is an
+   * IPv4 host (then `nets` is empty); else -1. Most endpoints have just that, and an
+   * IP set packs it without ever making its text (packed-members.ts).
+   */
+  readonly v4: number;
   /** host CIDRs of an endpoint (its addresses are these without the length), a network set's CIDRs */
   readonly nets: readonly string[];
   local: LocalEndpoint | undefined;
@@ -104,8 +112,50 @@ interface Contributor {
 interface ContributorData {
   readonly ownLabels: Labels;
   readonly profiles: readonly string[];
+  /** as Contributor.v4 */
+  readonly v4: number;
   readonly nets: readonly string[];
   readonly ports: readonly NamedPort[];
+}
+
+const NO_NETS: readonly string[] = [];
+
+/** CIDRs in Contributor's form: a lone IPv4 host CIDR as `v4`. */
+function packedNets(nets: readonly string[]): { v4: number; nets: readonly string[] } {
+  if (nets.length === 1) {
+    const ip = parseV4Host(nets[0]!);
+    if (ip >= 0) return { v4: ip, nets: NO_NETS };
+  }
+  return { v4: -1, nets };
+}
+
+/** Adds (sign 1) or takes away one contributor's members of a selector's own set. */
+function plainMembers(data: IpSetData, c: Contributor, sign: 1 | -1): void {
+  if (c.v4 >= 0) {
+    if (sign > 0) data.incPacked(c.v4, 0);
+    else data.decPacked(c.v4, 0);
+  }
+  for (const n of c.nets) sign > 0 ? data.inc(n) : data.dec(n);
+}
+
+/** The same for a named-port set (members as oracle's namedPortMembers). */
+function portMembers(np: NamedPortSet, c: Contributor, sign: 1 | -1): void {
+  if (c.kind !== 'endpoint') return;
+  const { protocol, portName } = np.ref;
+  const ports = c.cls.ports;
+  const data = np.data;
+  if (c.v4 >= 0) {
+    for (const p of ports) {
+      if (p.name !== portName || !PORT_PROTOCOLS.has(p.protocol)) continue;
+      if (protocol !== undefined && p.protocol !== protocol) continue;
+      if (sign > 0) data.incPacked(c.v4, portTag(p.protocol, p.port));
+      else data.decPacked(c.v4, portTag(p.protocol, p.port));
+    }
+  }
+  if (c.nets.length === 0) return;
+  for (const m of namedPortMembers(addrsOf(c), ports, protocol, portName)) {
+    sign > 0 ? data.inc(m) : data.dec(m);
+  }
 }
 
 /**
@@ -159,11 +209,10 @@ function classHash(own: Labels, profiles: readonly string[], ports: readonly Nam
 }
 
 /**
- * An endpoint's bare addresses, for named-port members; network sets have none.
- * Derived when needed rather than kept: it would be one more array per endpoint.
+ * An endpoint's bare addresses but `v4`, for named-port members. Derived when needed
+ * rather than kept: it would be one more array per endpoint.
  */
 function addrsOf(c: Contributor): string[] {
-  if (c.kind !== 'endpoint') return [];
   return c.nets.map((n) => n.slice(0, n.lastIndexOf('/')));
 }
 
@@ -218,58 +267,6 @@ interface PolicyEntry {
 interface ProfileUse {
   count: number;
   compiled: Compiled<ProfileProgram>;
-}
-
-/** One IP set's members, counted per contributor, and what the dataplane has seen of it. */
-class IpSetData {
-  /**
-   * The members. A member almost always has one contributor (an endpoint's own
-   * address), so the count is kept only above one, in `extra`: adding a new member
-   * is then one hash-table probe (`add`, telling old from new by the size) rather
-   * than a lookup and an insert, and a member costs a Set entry instead of a Map's.
-   */
-  readonly members = new Set<IpSetMember>();
-  /** contributors beyond the first, for members that have more than one */
-  private readonly extra = new Map<IpSetMember, number>();
-  /** the dataplane holds this incarnation; changes since go out as deltas */
-  emitted = false;
-  readonly added = new Set<IpSetMember>();
-  readonly removed = new Set<IpSetMember>();
-
-  constructor(
-    readonly id: string,
-    readonly type: IpSetType,
-    private readonly onDirty: (s: IpSetData) => void,
-  ) {}
-
-  inc(m: IpSetMember): void {
-    const size = this.members.size;
-    this.members.add(m);
-    if (this.members.size === size) {
-      this.extra.set(m, (this.extra.get(m) ?? 0) + 1);
-      return;
-    }
-    if (this.emitted) {
-      if (!this.removed.delete(m)) this.added.add(m);
-      this.onDirty(this);
-    }
-  }
-
-  dec(m: IpSetMember): void {
-    if (this.extra.size > 0) {
-      const n = this.extra.get(m);
-      if (n !== undefined) {
-        if (n > 1) this.extra.set(m, n - 1);
-        else this.extra.delete(m);
-        return;
-      }
-    }
-    if (!this.members.delete(m)) return;
-    if (this.emitted) {
-      if (!this.added.delete(m)) this.removed.add(m);
-      this.onDirty(this);
-    }
-  }
 }
 
 interface NamedPortSet {
@@ -422,7 +419,7 @@ export class CalcGraph {
         this.setContributor(
           key,
           'endpoint',
-          { ownLabels: r.labels, profiles: r.profiles, nets: r.nets, ports: r.ports },
+          { ownLabels: r.labels, profiles: r.profiles, v4: r.v4, nets: r.nets, ports: r.ports },
           old,
         );
         const oldLocal = this.locals.get(key);
@@ -437,7 +434,7 @@ export class CalcGraph {
           {
             ownLabels: b.labels,
             profiles: networkSetProfiles(b.kind, b.namespace),
-            nets: d.value.nets,
+            ...packedNets(d.value.nets),
             ports: [],
           },
           old,
@@ -738,7 +735,7 @@ export class CalcGraph {
     const c = this.setContributor(
       key,
       'endpoint',
-      { ownLabels: b.labels, profiles: b.profiles, nets: input.nets, ports: b.ports },
+      { ownLabels: b.labels, profiles: b.profiles, ...packedNets(input.nets), ports: b.ports },
       old,
     );
     const oldLocal = this.locals.get(key);
@@ -888,6 +885,7 @@ export class CalcGraph {
       key,
       slot: cls.members.length,
       cls,
+      v4: data.v4,
       nets: data.nets,
       local: undefined,
     };
@@ -901,7 +899,8 @@ export class CalcGraph {
     leave(old);
     // An update that keeps the addresses and ports only moves between the IP sets
     // of selectors that match one class and not the other.
-    const sameData = sameStrings(old.nets, c.nets) && samePorts(old.cls.ports, cls.ports);
+    const sameData =
+      old.v4 === c.v4 && sameStrings(old.nets, c.nets) && samePorts(old.cls.ports, cls.ports);
     for (const use of old.cls.uses) {
       if (!sameData || !cls.uses.has(use)) this.contribute(use, old, -1);
     }
@@ -956,16 +955,9 @@ export class CalcGraph {
   }
 
   private contribute(use: SelectorUse, c: Contributor, sign: 1 | -1): void {
-    if (use.plain !== undefined) {
-      for (const n of c.nets) sign > 0 ? use.plain.inc(n) : use.plain.dec(n);
-    }
-    const ports = c.cls.ports;
-    if (ports.length === 0 || use.namedPorts.size === 0) return;
-    for (const np of use.namedPorts.values()) {
-      for (const m of namedPortMembers(addrsOf(c), ports, np.ref.protocol, np.ref.portName)) {
-        sign > 0 ? np.data.inc(m) : np.data.dec(m);
-      }
-    }
+    if (use.plain !== undefined) plainMembers(use.plain, c, sign);
+    if (c.cls.ports.length === 0 || use.namedPorts.size === 0) return;
+    for (const np of use.namedPorts.values()) portMembers(np, c, sign);
   }
 
   // ================================================================ IP sets
@@ -1006,7 +998,7 @@ export class CalcGraph {
       const data = this.newIpSet(ref.id, 'net');
       use.plain = data;
       for (const cls of use.classes) {
-        for (const c of cls.members) for (const n of c.nets) data.inc(n);
+        for (const c of cls.members) plainMembers(data, c, 1);
       }
       return;
     }
@@ -1015,15 +1007,11 @@ export class CalcGraph {
       existing.refs++;
       return;
     }
-    const data = this.newIpSet(ref.id, 'ip-port');
-    use.namedPorts.set(ref.id, { ref, refs: 1, data });
+    const np: NamedPortSet = { ref, refs: 1, data: this.newIpSet(ref.id, 'ip-port') };
+    use.namedPorts.set(ref.id, np);
     for (const cls of use.classes) {
       if (cls.ports.length === 0) continue;
-      for (const c of cls.members) {
-        for (const m of namedPortMembers(addrsOf(c), cls.ports, ref.protocol, ref.portName)) {
-          data.inc(m);
-        }
-      }
+      for (const c of cls.members) portMembers(np, c, 1);
     }
   }
 
@@ -1244,7 +1232,7 @@ export class CalcGraph {
           type: 'ipSetUpdate',
           id,
           setType: data.type,
-          members: [...data.members],
+          members: data.members(),
         });
       } else if (data.added.size > 0 || data.removed.size > 0) {
         out.push({ type: 'ipSetDelta', id, added: [...data.added], removed: [...data.removed] });
@@ -1403,7 +1391,7 @@ export class CalcGraph {
       activeProfiles: this.profileUses.size,
       selectors: this.selectorUses.size,
       ipSets: this.ipSets.size,
-      ipSetMembers: [...this.ipSets.values()].reduce((n, s) => n + s.members.size, 0),
+      ipSetMembers: [...this.ipSets.values()].reduce((n, s) => n + s.size, 0),
       unindexedSelectors: this.selectorIndex.unindexedCount,
       routes: this.routeSources.size,
       blocks: this.blocks.size,

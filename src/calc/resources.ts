@@ -34,6 +34,7 @@ import {
   type V3WorkloadEndpointSpec,
   workloadLabelsAndProfiles,
 } from '../policy/index.js';
+import { formatV4, parseCanonicalV4 } from './packed-members.js';
 
 /** One change from the datastore (a put of the full resource, or a delete by identity). */
 export type ResourceUpdate =
@@ -125,7 +126,12 @@ export interface EndpointInput {
 export interface RemoteEndpointInput {
   readonly labels: Readonly<Record<string, string>>;
   readonly profiles: readonly string[];
-  /** canonical host CIDRs, as EndpointInput.nets */
+  /**
+   * The address, when the endpoint has exactly one and it is IPv4 (then `nets` is
+   * empty): as a number, so no text is made for it (packed-members.ts); else -1.
+   */
+  readonly v4: number;
+  /** canonical host CIDRs, as EndpointInput.nets, when `v4` is -1 */
   readonly nets: readonly string[];
   readonly ports: readonly NamedPort[];
 }
@@ -223,64 +229,41 @@ function endpointInput(backend: BackendEndpoint, spec: Record<string, unknown>):
   return input;
 }
 
-/** Decimal octet strings, so a host CIDR is built without number formatting. */
-const OCTETS: readonly string[] = Array.from({ length: 256 }, (_, i) => String(i));
+const NO_NETS: readonly string[] = [];
 
 /**
  * `a.b.c.d` or `a.b.c.d/32` in canonical form (no leading zeros, octets up to 255)
- * -> the flat string `a.b.c.d/32`; anything else -> undefined, for the general parser
- * (which accepts every canonical form and formats it back unchanged). Built fresh
- * rather than reused: an input string may be a slice of a whole list response.
+ * -> the address as a number, else -1 (for the general parser, which accepts every
+ * canonical form and formats it back unchanged).
  */
-function canonicalV4Host(text: string): string | undefined {
+function canonicalV4Host(text: string): number {
   const n = text.length;
   let end = n;
   if (n > 3 && text.charCodeAt(n - 3) === 47) {
-    if (text.charCodeAt(n - 2) !== 51 || text.charCodeAt(n - 1) !== 50) return undefined;
+    if (text.charCodeAt(n - 2) !== 51 || text.charCodeAt(n - 1) !== 50) return -1;
     end = n - 3;
   }
-  let i = 0;
-  let a = 0;
-  let b = 0;
-  let c = 0;
-  for (let part = 0; part < 4; part++) {
-    const start = i;
-    let v = 0;
-    while (i < end) {
-      const ch = text.charCodeAt(i);
-      if (ch < 48 || ch > 57) break;
-      v = v * 10 + (ch - 48);
-      i++;
-    }
-    const len = i - start;
-    if (len === 0 || len > 3 || v > 255 || (len > 1 && text.charCodeAt(start) === 48)) {
-      return undefined;
-    }
-    if (part < 3) {
-      if (i >= end || text.charCodeAt(i) !== 46) return undefined;
-      i++;
-      if (part === 0) a = v;
-      else if (part === 1) b = v;
-      else c = v;
-    } else {
-      if (i !== end) return undefined;
-      return [OCTETS[a], '.', OCTETS[b], '.', OCTETS[c], '.', OCTETS[v], '/32'].join('');
-    }
-  }
-  return undefined;
+  return parseCanonicalV4(text, 0, end);
 }
 
-/** policy's singleAddresses, formatted as host CIDRs. */
-function hostNets(list: readonly string[] | undefined): string[] {
+/**
+ * policy's singleAddresses, formatted as host CIDRs; a single IPv4 address is
+ * returned packed instead (`v4`, with no text: see RemoteEndpointInput).
+ */
+function hostNets(list: readonly string[] | undefined): { v4: number; nets: readonly string[] } {
   const l = list ?? [];
   if (!Array.isArray(l)) throw new TypeError('ipNetworks: expected a list');
+  if (l.length === 1 && typeof l[0] === 'string') {
+    const ip = canonicalV4Host(l[0]);
+    if (ip >= 0) return { v4: ip, nets: NO_NETS };
+  }
   // Sized up front: kept per endpoint, and a pushed-to array keeps spare capacity.
   const out = new Array<string>(l.length);
   for (let i = 0; i < l.length; i++) {
     const text = l[i] as unknown;
-    const fast = typeof text === 'string' ? canonicalV4Host(text) : undefined;
-    if (fast !== undefined) {
-      out[i] = fast;
+    const ip = typeof text === 'string' ? canonicalV4Host(text) : -1;
+    if (ip >= 0) {
+      out[i] = [formatV4(ip), '/32'].join('');
       continue;
     }
     const cidr = parseCidrOrIp(text as string, { strict: false });
@@ -293,7 +276,7 @@ function hostNets(list: readonly string[] | undefined): string[] {
       bits === 32 ? '/32' : '/128',
     ].join('');
   }
-  return out;
+  return { v4: -1, nets: out };
 }
 
 /**
@@ -342,12 +325,8 @@ function remoteWorkloadEndpoint(res: ResourceLike): RemoteEndpointInput {
   const namespace = res.metadata?.namespace || 'default';
   const spec = (res.spec ?? {}) as V3WorkloadEndpointSpec;
   const { labels, profiles } = workloadLabelsAndProfiles(res, namespace, spec);
-  return {
-    labels,
-    profiles,
-    nets: hostNets(spec.ipNetworks),
-    ports: remotePorts(spec.ports),
-  };
+  const { v4, nets } = hostNets(spec.ipNetworks);
+  return { labels, profiles, v4, nets, ports: remotePorts(spec.ports) };
 }
 
 function parseCidrOrHost(text: string): Cidr {

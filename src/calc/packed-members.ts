@@ -1,0 +1,233 @@
+// IPv4 IP set members packed as numbers. At a million endpoints an IP set holds
+// about one member per endpoint; as strings in a Set each member was a heap string
+// plus a hash-table entry, all of which the garbage collector traced and moved, and
+// the strings were built (and hashed) on every insert. Packed, a member is two words
+// in typed arrays the collector never looks into, and its text is made only when
+// the dataplane is told about it.
+//
+// A member is (address, tag): the tag is 0 in a `net` set (`a.b.c.d/32`) and
+// `protocol << 16 | port` in an `ip-port` set (`a.b.c.d,tcp:8080`). Only members
+// whose text is exactly what `formatMember` gives are packed (see `packMember`), so
+// one member has one representation.
+import type { IpSetType } from './desired-state.js';
+import { protocolToken } from './rules.js';
+
+/** Decimal octet strings, so an address is formatted without number formatting. */
+const OCTETS: readonly string[] = Array.from({ length: 256 }, (_, i) => String(i));
+
+/** Protocols a named port may carry (policy's PORT_PROTOCOLS), by token. */
+const PROTOCOL_OF_TOKEN: Readonly<Record<string, number>> = { tcp: 6, udp: 17, sctp: 132 };
+
+export function formatV4(ip: number): string {
+  return [
+    OCTETS[ip >>> 24],
+    '.',
+    OCTETS[(ip >>> 16) & 255],
+    '.',
+    OCTETS[(ip >>> 8) & 255],
+    '.',
+    OCTETS[ip & 255],
+  ].join('');
+}
+
+/** `protocol << 16 | port`: the tag of an ip-port member. */
+export function portTag(protocol: number, port: number): number {
+  return (protocol << 16) | port;
+}
+
+/** The member's text, as the dataplane receives it (desired-state.ts, IpSetMember). */
+export function formatMember(type: IpSetType, ip: number, tag: number): string {
+  // Flat strings (join): a template literal would give a tree of cons strings.
+  if (type === 'net') return [formatV4(ip), '/32'].join('');
+  return [formatV4(ip), ',', protocolToken(tag >>> 16), ':', tag & 0xffff].join('');
+}
+
+/**
+ * `a.b.c.d` in canonical form (no leading zeros, octets up to 255) from `start` up to
+ * `end` -> the address as an unsigned 32-bit number, else -1.
+ */
+export function parseCanonicalV4(text: string, start: number, end: number): number {
+  let i = start;
+  let ip = 0;
+  for (let part = 0; part < 4; part++) {
+    const from = i;
+    let v = 0;
+    while (i < end) {
+      const ch = text.charCodeAt(i);
+      if (ch < 48 || ch > 57) break;
+      v = v * 10 + (ch - 48);
+      i++;
+    }
+    const len = i - from;
+    if (len === 0 || len > 3 || v > 255 || (len > 1 && text.charCodeAt(from) === 48)) return -1;
+    ip = ip * 256 + v;
+    if (part < 3) {
+      if (i >= end || text.charCodeAt(i) !== 46) return -1;
+      i++;
+    }
+  }
+  return i === end ? ip : -1;
+}
+
+/** A canonical IPv4 host CIDR (`a.b.c.d/32`) -> its address, else -1. */
+export function parseV4Host(net: string): number {
+  const n = net.length;
+  if (
+    n < 10 ||
+    net.charCodeAt(n - 3) !== 47 ||
+    net.charCodeAt(n - 2) !== 51 ||
+    net.charCodeAt(n - 1) !== 50
+  ) {
+    return -1;
+  }
+  return parseCanonicalV4(net, 0, n - 3);
+}
+
+/**
+ * A member's text -> [address, tag] when the text is exactly what formatMember
+ * gives for them, else undefined (IPv6, CIDRs, anything unusual stays text).
+ */
+export function packMember(type: IpSetType, m: string): [number, number] | undefined {
+  if (type === 'net') {
+    const ip = parseV4Host(m);
+    return ip < 0 ? undefined : [ip, 0];
+  }
+  const comma = m.indexOf(',');
+  if (comma < 0) return undefined;
+  const ip = parseCanonicalV4(m, 0, comma);
+  if (ip < 0) return undefined;
+  const colon = m.indexOf(':', comma);
+  if (colon < 0) return undefined;
+  const protocol = PROTOCOL_OF_TOKEN[m.slice(comma + 1, colon)];
+  const port = Number(m.slice(colon + 1));
+  if (protocol === undefined || !Number.isInteger(port) || port < 0 || port > 0xffff) {
+    return undefined;
+  }
+  const tag = portTag(protocol, port);
+  return formatMember(type, ip, tag) === m ? [ip, tag] : undefined;
+}
+
+const MIN_CAPACITY = 8;
+
+/**
+ * A counted multiset of (address, tag) pairs: open addressing with linear probing
+ * and backward-shift deletion (no tombstones, so deletes return the slot and the
+ * table shrinks when it empties). A slot is free when its count is 0.
+ */
+export class PackedMembers {
+  private ips = new Int32Array(MIN_CAPACITY);
+  private tags = new Int32Array(MIN_CAPACITY);
+  private counts = new Int32Array(MIN_CAPACITY);
+  private mask = MIN_CAPACITY - 1;
+  /** distinct members */
+  size = 0;
+
+  /** Counts one more contributor; true if the member is new. */
+  add(ip: number, tag: number): boolean {
+    const ipw = ip | 0;
+    const mask = this.mask;
+    let i = slotOf(ipw, tag, mask);
+    for (;;) {
+      const n = this.counts[i]!;
+      if (n === 0) break;
+      if (this.ips[i] === ipw && this.tags[i] === tag) {
+        this.counts[i] = n + 1;
+        return false;
+      }
+      i = (i + 1) & mask;
+    }
+    this.ips[i] = ipw;
+    this.tags[i] = tag;
+    this.counts[i] = 1;
+    // At most 3/4 full: linear probing's chains stay short.
+    if (++this.size * 4 > (mask + 1) * 3) this.resize((mask + 1) * 2);
+    return true;
+  }
+
+  /** Counts one contributor less; true if that was the member's last (it is gone). */
+  remove(ip: number, tag: number): boolean {
+    const ipw = ip | 0;
+    const mask = this.mask;
+    let i = slotOf(ipw, tag, mask);
+    for (;;) {
+      const n = this.counts[i]!;
+      if (n === 0) return false;
+      if (this.ips[i] === ipw && this.tags[i] === tag) {
+        if (n > 1) {
+          this.counts[i] = n - 1;
+          return false;
+        }
+        break;
+      }
+      i = (i + 1) & mask;
+    }
+    // Backward shift: later entries of the probe run whose home slot is not in
+    // (i, j] move into the hole, so every entry stays reachable from its home.
+    let j = i;
+    for (;;) {
+      j = (j + 1) & mask;
+      if (this.counts[j] === 0) break;
+      const home = slotOf(this.ips[j]!, this.tags[j]!, mask);
+      const stays = i <= j ? i < home && home <= j : i < home || home <= j;
+      if (stays) continue;
+      this.ips[i] = this.ips[j]!;
+      this.tags[i] = this.tags[j]!;
+      this.counts[i] = this.counts[j]!;
+      i = j;
+    }
+    this.counts[i] = 0;
+    this.size--;
+    // Shrink below 1/8 full, to 1/4: memory is returned, without resizing back and forth.
+    if (this.size * 8 < mask + 1 && mask + 1 > MIN_CAPACITY) this.resize((mask + 1) / 2);
+    return true;
+  }
+
+  /** The member's number of contributors (0: absent). */
+  count(ip: number, tag: number): number {
+    const ipw = ip | 0;
+    const mask = this.mask;
+    for (let i = slotOf(ipw, tag, mask); ; i = (i + 1) & mask) {
+      const n = this.counts[i]!;
+      if (n === 0) return 0;
+      if (this.ips[i] === ipw && this.tags[i] === tag) return n;
+    }
+  }
+
+  /** Visits every member once (address as an unsigned number), in no particular order. */
+  forEach(visit: (ip: number, tag: number) => void): void {
+    const { ips, tags, counts } = this;
+    for (let i = 0; i < counts.length; i++) if (counts[i] !== 0) visit(ips[i]! >>> 0, tags[i]!);
+  }
+
+  /** Slots, for tests: the table must shrink when members go. */
+  get capacity(): number {
+    return this.mask + 1;
+  }
+
+  private resize(capacity: number): void {
+    const { ips, tags, counts } = this;
+    this.ips = new Int32Array(capacity);
+    this.tags = new Int32Array(capacity);
+    this.counts = new Int32Array(capacity);
+    const mask = capacity - 1;
+    this.mask = mask;
+    for (let s = 0; s < counts.length; s++) {
+      const n = counts[s]!;
+      if (n === 0) continue;
+      let i = slotOf(ips[s]!, tags[s]!, mask);
+      while (this.counts[i] !== 0) i = (i + 1) & mask;
+      this.ips[i] = ips[s]!;
+      this.tags[i] = tags[s]!;
+      this.counts[i] = n;
+    }
+  }
+}
+
+/** The home slot: a multiplicative mix, as addresses of one block differ in low bits. */
+function slotOf(ip: number, tag: number, mask: number): number {
+  let h = Math.imul(ip ^ Math.imul(tag, 0x27d4eb2d), 0x9e3779b1);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  return h & mask;
+}
