@@ -250,6 +250,14 @@ test('a workload add/remove is a small delta touching only its own objects', () 
     d.script,
   );
   assert.ok(lines.some((l) => l.startsWith('add chain inet calico cali-fw-calib')));
+  // endpoint chains are filled in a chain block: nft 1.0.6 then needs no set/chain cache
+  assert.ok(!lines.some((l) => l.startsWith('add rule')), d.script);
+  assert.ok(
+    lines.some((l) =>
+      /^add chain inet calico cali-fw-calib \{ .*counter drop comment .*; \}$/.test(l),
+    ),
+    d.script,
+  );
   // element additions re-declare the map (nft then needs no full cache listing)
   assert.ok(
     lines.includes(
@@ -298,4 +306,20 @@ test('IP set deltas become element adds and deletes', () => {
     diffTables(before2, r.render(s, new Set(['s:x']))).script,
     /^add set inet calico cali4s-s_x_\w+ \{ type ipv4_addr; flags interval; elements = \{ 10\.0\.0\.9 \}; \}\n$/,
   );
+});
+
+test('a chain whose rules name a set is filled with add rule (nft resolves @set from its cache)', () => {
+  const p = policy('np/x', [rule('allow', { id: 'r0', src: { ipSetIds: ['s:x'] } })], []);
+  const before = renderTable(state({ ipSets: [{ id: 's:x', members: ['10.0.0.1/32'] }] }));
+  const after = renderTable(
+    state({ ipSets: [{ id: 's:x', members: ['10.0.0.1/32'] }], policies: [p] }),
+  );
+  const lines = diffTables(before, after).script.trim().split('\n');
+  const [pi] = [...after.chains.keys()].filter((n) => n.startsWith('cali-pi-np_x'));
+  assert.ok(pi);
+  assert.ok(lines.includes(`add chain inet calico ${pi}`));
+  assert.ok(
+    lines.some((l) => l.startsWith(`add rule inet calico ${pi} `) && l.includes('@cali4s-s_x')),
+  );
+  assert.ok(!lines.some((l) => l.startsWith(`add chain inet calico ${pi} {`)));
 });
