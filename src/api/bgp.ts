@@ -1,5 +1,5 @@
 // Node and the BGP kinds (calico-semantics.md §2, calico-dataplane.md §11).
-import { z } from 'zod';
+
 import {
   addProblem,
   asNumberValue,
@@ -20,6 +20,7 @@ import {
   withRule,
 } from './formats.js';
 import { API_VERSION, metadataFor, resourceShape } from './meta.js';
+import * as z from './schema.js';
 
 const ipv4 = (what: string) => withRule(z.string(), (v) => ipOfFamily(v, 4, what));
 const ipv6 = (what: string) => withRule(z.string(), (v) => ipOfFamily(v, 6, what));

@@ -1,10 +1,11 @@
 // Configuration kinds: FelixConfiguration, ClusterInformation,
 // KubeControllersConfiguration and CalicoNodeStatus.
-import { z } from 'zod';
+
 import { LOG_SEVERITIES } from './bgp.js';
 import { cidrOrIpString, dnsSubdomain, durationString, uint32 } from './formats.js';
 import { singletonName } from './ipam.js';
 import { API_VERSION, metadataFor, resourceShape } from './meta.js';
+import * as z from './schema.js';
 
 export const ProtoPortSchema = z.strictObject({
   protocol: z.enum(['TCP', 'UDP', 'SCTP']),

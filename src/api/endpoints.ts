@@ -1,5 +1,5 @@
 // Endpoints and network sets (calico-semantics.md §2, §8, §9).
-import { z } from 'zod';
+
 import {
   addProblem,
   cidrOrIpString,
@@ -16,6 +16,7 @@ import {
   withRule,
 } from './formats.js';
 import { API_VERSION, metadataFor, resourceShape } from './meta.js';
+import * as z from './schema.js';
 
 const endpointPortProtocol = () =>
   withRule(z.union([z.int(), z.string()]), (p) =>

@@ -1,9 +1,10 @@
 // Leaf rules shared by every kind: names, labels, selectors, addresses, ports,
 // protocols. Each returns a Problem instead of throwing, so the schema layer can
 // collect every error of a document in one pass.
-import { z } from 'zod';
+
 import { type Cidr, type IpAddress, parseCidr, parseCidrOrIp, parseIp } from '../net/index.js';
 import { parseSelector, type Selector, SelectorParseError } from '../selector/index.js';
+import * as z from './schema.js';
 
 export interface Problem {
   rule: string;

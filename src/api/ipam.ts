@@ -1,6 +1,6 @@
 // IP pools, reservations, IPAM configuration and the IPAM internals (blocks,
 // affinities, handles) that the IPAM floor stores as resources (calico-dataplane.md §10).
-import { z } from 'zod';
+
 import { type Cidr, cidrOverlaps, parseCidr } from '../net/index.js';
 import {
   addProblem,
@@ -15,6 +15,7 @@ import {
   withRule,
 } from './formats.js';
 import { API_VERSION, metadataFor, resourceShape } from './meta.js';
+import * as z from './schema.js';
 
 export const ENCAP_MODES = ['Never', 'Always', 'CrossSubnet'] as const;
 export const EncapModeSchema = z.enum(ENCAP_MODES);

@@ -1,7 +1,8 @@
 // OpenAPI v3 / JSON Schema documents per kind, for editors and CRD schemas. The
 // cross-field rules are not expressible there; they live in validateResource.
-import { z } from 'zod';
+
 import { K8S_KINDS, KINDS, type KindInfo } from './kinds.js';
+import * as z from './schema.js';
 
 const SAFE = Number.MAX_SAFE_INTEGER;
 

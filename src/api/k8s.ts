@@ -1,7 +1,7 @@
 // The two Kubernetes documents calico-ts reads: v1 Namespace (labels feed namespace
 // selectors) and networking.k8s.io/v1 NetworkPolicy (converted by the policy engine).
 // Only shape and validity live here; conversion belongs to the policy floor.
-import { z } from 'zod';
+
 import {
   addProblem,
   cidrOrIpString,
@@ -14,6 +14,7 @@ import {
   withRule,
 } from './formats.js';
 import { LabelsSchema, metadataFor, resourceShape } from './meta.js';
+import * as z from './schema.js';
 
 export const LabelSelectorRequirementSchema = z
   .strictObject({

@@ -1,6 +1,6 @@
 // The kind registry: every kind calico-ts reads, with the names calicoctl accepts
 // for it and its datastore plural (calico-dataplane.md §14).
-import type { z } from 'zod';
+
 import {
   type BGPConfiguration,
   BGPConfigurationSchema,
@@ -68,6 +68,7 @@ import {
   type Tier,
   TierSchema,
 } from './policy.js';
+import type * as z from './schema.js';
 
 /** Calico resources by kind, for code that is generic over the kind. */
 export interface CalicoResourceByKind {

@@ -1,5 +1,5 @@
-import { z } from 'zod';
 import { addProblem, dnsLabel, labelValue, type Problem, qualifiedName } from './formats.js';
+import * as z from './schema.js';
 
 export const API_VERSION = 'projectcalico.org/v3';
 export const MAX_ANNOTATIONS_BYTES = 256 * 1024;

@@ -1,9 +1,10 @@
 // Policies, tiers and profiles (calico-semantics.md §2, §5, §6).
-import { z } from 'zod';
+
 import { addProblem, dnsLabel, dnsSubdomain, type Problem, selectorString } from './formats.js';
 import { k8sNetworkPolicySpecShape } from './k8s.js';
 import { API_VERSION, LabelsSchema, metadataFor, resourceShape } from './meta.js';
 import { rulesSchema } from './rules.js';
+import * as z from './schema.js';
 
 export const POLICY_TYPES = ['Ingress', 'Egress'] as const;
 export const PolicyTypeSchema = z.enum(POLICY_TYPES);

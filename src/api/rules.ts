@@ -1,6 +1,6 @@
 // Policy rules (api/pkg/apis/projectcalico/v3/policy_common.go) and the cross-field
 // rules Calico's validator applies to each of them.
-import { z } from 'zod';
+
 import {
   addProblem,
   isProblem,
@@ -13,6 +13,7 @@ import {
   tryParseNetwork,
 } from './formats.js';
 import { AnnotationsSchema } from './meta.js';
+import * as z from './schema.js';
 
 export const ACTIONS = ['Allow', 'Deny', 'Log', 'Pass'] as const;
 export const ActionSchema = z.enum(ACTIONS);
@@ -92,7 +93,7 @@ const ruleShape = {
   metadata: z.strictObject({ annotations: AnnotationsSchema.optional() }).optional(),
 };
 
-export type Rule = z.infer<z.ZodObject<typeof ruleShape, z.core.$strict>>;
+export type Rule = z.infer<z.ObjectSchema<typeof ruleShape>>;
 
 export type Direction = 'ingress' | 'egress';
 

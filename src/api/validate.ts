@@ -1,7 +1,7 @@
 // Whole-document validation: find the kind, run its schema (structure, leaf rules
-// and cross-field rules all report in one pass), turn zod issues into FieldErrors
+// and cross-field rules all report in one pass), turn schema issues into FieldErrors
 // with Calico-style paths, then apply Calico's defaults.
-import type { z } from 'zod';
+
 import { applyDefaults } from './defaults.js';
 import { type FieldError, ValidationError, type ValidationResult } from './errors.js';
 import {
@@ -15,6 +15,7 @@ import {
   KINDS,
   type KindInfo,
 } from './kinds.js';
+import type * as z from './schema.js';
 
 const IDENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
@@ -44,7 +45,7 @@ function join(path: readonly PropertyKey[], extra: PropertyKey): string {
   return formatPath([...path, extra]);
 }
 
-function issueToErrors(issue: z.core.$ZodIssue): FieldError[] {
+function issueToErrors(issue: z.Issue): FieldError[] {
   const path = formatPath(issue.path);
   switch (issue.code) {
     case 'custom': {
@@ -94,13 +95,7 @@ function issueToErrors(issue: z.core.$ZodIssue): FieldError[] {
       const big = issue.code === 'too_big';
       const bound = issue.code === 'too_big' ? issue.maximum : issue.minimum;
       const what =
-        issue.origin === 'array'
-          ? 'items'
-          : issue.origin === 'string'
-            ? 'characters'
-            : issue.origin === 'set' || issue.origin === 'file'
-              ? 'entries'
-              : undefined;
+        issue.origin === 'array' ? 'items' : issue.origin === 'string' ? 'characters' : undefined;
       const message =
         what === undefined
           ? `must be ${big ? 'at most' : 'at least'} ${String(bound)}, got ${describe(issue.input)}`
@@ -117,14 +112,8 @@ function issueToErrors(issue: z.core.$ZodIssue): FieldError[] {
               : 'min-length';
       return [{ path, message, rule }];
     }
-    case 'not_multiple_of':
-      return [{ path, message: issue.message, rule: 'range' }];
-    case 'invalid_format':
-      return [{ path, message: `is not a valid ${issue.format}`, rule: 'format' }];
     case 'invalid_key':
       return [{ path, message: `has an invalid key`, rule: 'type' }];
-    case 'invalid_element':
-      return [{ path, message: `has an invalid element`, rule: 'type' }];
     default:
       return [{ path, message: (issue as { message: string }).message, rule: 'invalid' }];
   }

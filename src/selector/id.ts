@@ -1,4 +1,8 @@
-import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
+
+// node:crypto is loaded on first use: it pulls in ~20 internal modules, and most
+// calicoctl commands (validate, version) never name a selector's IP set.
+let createHash: typeof import('node:crypto').createHash | undefined;
 
 /**
  * Calico's unique id for a canonical selector: "s:" + base64url (unpadded) of
@@ -6,6 +10,8 @@ import { createHash } from 'node:crypto';
  * selector's IP set, so it must stay stable across releases.
  */
 export function selectorId(canonical: string): string {
+  createHash ??= (createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto'))
+    .createHash;
   return (
     's:' +
     createHash('sha224')
