@@ -12,6 +12,7 @@ import {
   type ResourceLike,
 } from '../policy/index.js';
 import type { Selector } from '../selector/index.js';
+import { classHash, sameViewLabels, sameViewProfiles } from './class-key.js';
 import type {
   DesiredStateUpdate,
   EffectiveConfig,
@@ -38,7 +39,9 @@ import {
   type NodeInput,
   type PolicyInput,
   type PoolInput,
+  type RemoteEndpointInput,
   type ResourceUpdate,
+  remoteLabelsAndProfiles,
 } from './resources.js';
 import {
   blockOwner,
@@ -109,15 +112,6 @@ interface Contributor {
   local: LocalEndpoint | undefined;
 }
 
-interface ContributorData {
-  readonly ownLabels: Labels;
-  readonly profiles: readonly string[];
-  /** as Contributor.v4 */
-  readonly v4: number;
-  readonly nets: readonly string[];
-  readonly ports: readonly NamedPort[];
-}
-
 const NO_NETS: readonly string[] = [];
 
 /** CIDRs in Contributor's form: a lone IPv4 host CIDR as `v4`. */
@@ -182,30 +176,6 @@ function sameOrdering(a: BackendPolicy, b: BackendPolicy): boolean {
     a.preDNAT === b.preDNAT &&
     a.applyOnForward === b.applyOnForward
   );
-}
-
-function hashString(h: number, s: string): number {
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  // A terminator, so that "ab","c" and "a","bc" hash apart.
-  return Math.imul(h ^ 0x1f, 0x01000193);
-}
-
-/**
- * FNV-1a over a class's identity. Computed with no allocation: a key string built
- * per endpoint (and hashed again by a Map) cost more than everything else the class
- * lookup does. Equal inputs hash equal; collisions are resolved by comparing.
- */
-function classHash(own: Labels, profiles: readonly string[], ports: readonly NamedPort[]): number {
-  let h = 0x811c9dc5;
-  for (const k in own) h = hashString(hashString(h, k), String(own[k]));
-  h = Math.imul(h ^ profiles.length, 0x01000193);
-  for (const p of profiles) h = hashString(h, String(p));
-  for (const p of ports) {
-    h = hashString(h, String(p.name));
-    h = Math.imul(h ^ p.protocol, 0x01000193);
-    h = Math.imul(h ^ p.port, 0x01000193);
-  }
-  return h;
 }
 
 /**
@@ -416,29 +386,16 @@ export class CalcGraph {
         return;
       case 'remoteEndpoint': {
         const r = d.value;
-        this.setContributor(
-          key,
-          'endpoint',
-          { ownLabels: r.labels, profiles: r.profiles, v4: r.v4, nets: r.nets, ports: r.ports },
-          old,
-        );
+        this.setContributor(key, 'endpoint', this.classOfRemote(r), r.v4, r.nets, old);
         const oldLocal = this.locals.get(key);
         if (oldLocal !== undefined) this.dropLocal(oldLocal);
         return;
       }
       case 'networkSet': {
         const b = d.value.backend;
-        this.setContributor(
-          key,
-          'networkSet',
-          {
-            ownLabels: b.labels,
-            profiles: networkSetProfiles(b.kind, b.namespace),
-            ...packedNets(d.value.nets),
-            ports: [],
-          },
-          old,
-        );
+        const cls = this.classOf(b.labels, networkSetProfiles(b.kind, b.namespace), []);
+        const { v4, nets } = packedNets(d.value.nets);
+        this.setContributor(key, 'networkSet', cls, v4, nets, old);
         return;
       }
       case 'pool':
@@ -732,12 +689,9 @@ export class CalcGraph {
 
   private setEndpoint(key: string, input: EndpointInput, old: Contributor | undefined): void {
     const b = input.backend;
-    const c = this.setContributor(
-      key,
-      'endpoint',
-      { ownLabels: b.labels, profiles: b.profiles, ...packedNets(input.nets), ports: b.ports },
-      old,
-    );
+    const { v4, nets } = packedNets(input.nets);
+    const cls = this.classOf(b.labels, b.profiles, b.ports);
+    const c = this.setContributor(key, 'endpoint', cls, v4, nets, old);
     const oldLocal = this.locals.get(key);
     if (b.node !== this.hostname) {
       if (oldLocal !== undefined) this.dropLocal(oldLocal);
@@ -793,10 +747,13 @@ export class CalcGraph {
   // ================================================================ contributors
 
   /** The class of a label set, created (and matched against active selectors) on first use. */
-  private classOf(ownLabels: Labels, profiles: readonly string[], ports: readonly NamedPort[]) {
+  private classOf(
+    ownLabels: Labels,
+    profiles: readonly string[],
+    ports: readonly NamedPort[],
+  ): LabelClass {
     const hash = classHash(ownLabels, profiles, ports);
-    const head = this.classes.get(hash);
-    for (let c = head; c !== undefined; c = c.next) {
+    for (let c = this.classes.get(hash); c !== undefined; c = c.next) {
       if (
         sameLabels(c.ownLabels, ownLabels) &&
         sameStrings(c.profiles, profiles) &&
@@ -805,9 +762,36 @@ export class CalcGraph {
         return c;
       }
     }
+    return this.newClass(hash, ownLabels, profiles, ports);
+  }
+
+  /**
+   * The class of a remote endpoint: found from its raw labels and profiles, which are
+   * built only when it starts a new class (class-key.ts).
+   */
+  private classOfRemote(r: RemoteEndpointInput): LabelClass {
+    for (let c = this.classes.get(r.hash); c !== undefined; c = c.next) {
+      if (
+        sameViewLabels(c.ownLabels, r) &&
+        sameViewProfiles(c.profiles, r) &&
+        samePorts(c.ports, r.ports)
+      ) {
+        return c;
+      }
+    }
+    const { labels, profiles } = remoteLabelsAndProfiles(r);
+    return this.newClass(r.hash, labels, profiles, r.ports);
+  }
+
+  private newClass(
+    hash: number,
+    ownLabels: Labels,
+    profiles: readonly string[],
+    ports: readonly NamedPort[],
+  ): LabelClass {
     const cls: LabelClass = {
       hash,
-      next: head,
+      next: this.classes.get(hash),
       live: true,
       ownLabels,
       profiles,
@@ -875,20 +859,13 @@ export class CalcGraph {
   private setContributor(
     key: string,
     kind: Contributor['kind'],
-    data: ContributorData,
+    cls: LabelClass,
+    v4: number,
+    nets: readonly string[],
     /** the contributor the key had (the caller has looked it up) */
     old: Contributor | undefined,
   ): Contributor {
-    const cls = this.classOf(data.ownLabels, data.profiles, data.ports);
-    const c: Contributor = {
-      kind,
-      key,
-      slot: cls.members.length,
-      cls,
-      v4: data.v4,
-      nets: data.nets,
-      local: undefined,
-    };
+    const c: Contributor = { kind, key, slot: cls.members.length, cls, v4, nets, local: undefined };
     this.derivedKind.set(key, c);
     cls.members.push(c);
     if (old === undefined) {

@@ -112,12 +112,12 @@ const MIN_CAPACITY = 8;
 /**
  * A counted multiset of (address, tag) pairs: open addressing with linear probing
  * and backward-shift deletion (no tombstones, so deletes return the slot and the
- * table shrinks when it empties). A slot is free when its count is 0.
+ * table shrinks when it empties). A slot is three words, address, tag and count,
+ * side by side so that a probe touches one cache line; a slot is free when its
+ * count is 0.
  */
 export class PackedMembers {
-  private ips = new Int32Array(MIN_CAPACITY);
-  private tags = new Int32Array(MIN_CAPACITY);
-  private counts = new Int32Array(MIN_CAPACITY);
+  private slots = new Int32Array(MIN_CAPACITY * 3);
   private mask = MIN_CAPACITY - 1;
   /** distinct members */
   size = 0;
@@ -126,19 +126,22 @@ export class PackedMembers {
   add(ip: number, tag: number): boolean {
     const ipw = ip | 0;
     const mask = this.mask;
+    const s = this.slots;
     let i = slotOf(ipw, tag, mask);
     for (;;) {
-      const n = this.counts[i]!;
+      const o = i * 3;
+      const n = s[o + 2]!;
       if (n === 0) break;
-      if (this.ips[i] === ipw && this.tags[i] === tag) {
-        this.counts[i] = n + 1;
+      if (s[o] === ipw && s[o + 1] === tag) {
+        s[o + 2] = n + 1;
         return false;
       }
       i = (i + 1) & mask;
     }
-    this.ips[i] = ipw;
-    this.tags[i] = tag;
-    this.counts[i] = 1;
+    const o = i * 3;
+    s[o] = ipw;
+    s[o + 1] = tag;
+    s[o + 2] = 1;
     // At most 3/4 full: linear probing's chains stay short.
     if (++this.size * 4 > (mask + 1) * 3) this.resize((mask + 1) * 2);
     return true;
@@ -148,13 +151,15 @@ export class PackedMembers {
   remove(ip: number, tag: number): boolean {
     const ipw = ip | 0;
     const mask = this.mask;
+    const s = this.slots;
     let i = slotOf(ipw, tag, mask);
     for (;;) {
-      const n = this.counts[i]!;
+      const o = i * 3;
+      const n = s[o + 2]!;
       if (n === 0) return false;
-      if (this.ips[i] === ipw && this.tags[i] === tag) {
+      if (s[o] === ipw && s[o + 1] === tag) {
         if (n > 1) {
-          this.counts[i] = n - 1;
+          s[o + 2] = n - 1;
           return false;
         }
         break;
@@ -166,16 +171,18 @@ export class PackedMembers {
     let j = i;
     for (;;) {
       j = (j + 1) & mask;
-      if (this.counts[j] === 0) break;
-      const home = slotOf(this.ips[j]!, this.tags[j]!, mask);
+      const oj = j * 3;
+      if (s[oj + 2] === 0) break;
+      const home = slotOf(s[oj]!, s[oj + 1]!, mask);
       const stays = i <= j ? i < home && home <= j : i < home || home <= j;
       if (stays) continue;
-      this.ips[i] = this.ips[j]!;
-      this.tags[i] = this.tags[j]!;
-      this.counts[i] = this.counts[j]!;
+      const oi = i * 3;
+      s[oi] = s[oj]!;
+      s[oi + 1] = s[oj + 1]!;
+      s[oi + 2] = s[oj + 2]!;
       i = j;
     }
-    this.counts[i] = 0;
+    s[i * 3 + 2] = 0;
     this.size--;
     // Shrink below 1/8 full, to 1/4: memory is returned, without resizing back and forth.
     if (this.size * 8 < mask + 1 && mask + 1 > MIN_CAPACITY) this.resize((mask + 1) / 2);
@@ -186,17 +193,19 @@ export class PackedMembers {
   count(ip: number, tag: number): number {
     const ipw = ip | 0;
     const mask = this.mask;
+    const s = this.slots;
     for (let i = slotOf(ipw, tag, mask); ; i = (i + 1) & mask) {
-      const n = this.counts[i]!;
+      const o = i * 3;
+      const n = s[o + 2]!;
       if (n === 0) return 0;
-      if (this.ips[i] === ipw && this.tags[i] === tag) return n;
+      if (s[o] === ipw && s[o + 1] === tag) return n;
     }
   }
 
   /** Visits every member once (address as an unsigned number), in no particular order. */
   forEach(visit: (ip: number, tag: number) => void): void {
-    const { ips, tags, counts } = this;
-    for (let i = 0; i < counts.length; i++) if (counts[i] !== 0) visit(ips[i]! >>> 0, tags[i]!);
+    const s = this.slots;
+    for (let o = 0; o < s.length; o += 3) if (s[o + 2] !== 0) visit(s[o]! >>> 0, s[o + 1]!);
   }
 
   /** Slots, for tests: the table must shrink when members go. */
@@ -205,20 +214,20 @@ export class PackedMembers {
   }
 
   private resize(capacity: number): void {
-    const { ips, tags, counts } = this;
-    this.ips = new Int32Array(capacity);
-    this.tags = new Int32Array(capacity);
-    this.counts = new Int32Array(capacity);
+    const old = this.slots;
+    const s = new Int32Array(capacity * 3);
     const mask = capacity - 1;
+    this.slots = s;
     this.mask = mask;
-    for (let s = 0; s < counts.length; s++) {
-      const n = counts[s]!;
+    for (let p = 0; p < old.length; p += 3) {
+      const n = old[p + 2]!;
       if (n === 0) continue;
-      let i = slotOf(ips[s]!, tags[s]!, mask);
-      while (this.counts[i] !== 0) i = (i + 1) & mask;
-      this.ips[i] = ips[s]!;
-      this.tags[i] = tags[s]!;
-      this.counts[i] = n;
+      let i = slotOf(old[p]!, old[p + 1]!, mask);
+      while (s[i * 3 + 2] !== 0) i = (i + 1) & mask;
+      const o = i * 3;
+      s[o] = old[p]!;
+      s[o + 1] = old[p + 1]!;
+      s[o + 2] = n;
     }
   }
 }

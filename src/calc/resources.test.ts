@@ -4,11 +4,18 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import type { ResourceLike } from '../policy/index.js';
+import { classHash, sameViewLabels, sameViewProfiles } from './class-key.js';
 import { applyDesiredStateUpdate, type DesiredState, emptyDesiredState } from './desired-state.js';
+import { sameLabels } from './endpoints.js';
 import { CalcGraph } from './graph.js';
 import { computeFromScratch } from './oracle.js';
 import { formatV4 } from './packed-members.js';
-import { deriveResource, keyOfResource, type RemoteEndpointInput } from './resources.js';
+import {
+  deriveResource,
+  keyOfResource,
+  type RemoteEndpointInput,
+  remoteLabelsAndProfiles,
+} from './resources.js';
 
 const V3 = 'projectcalico.org/v3';
 
@@ -57,14 +64,33 @@ const arbEndpoint: fc.Arbitrary<ResourceLike> = fc
     namespace: fc.constantFrom(undefined, '', 'ns1'),
     labels: fc.constantFrom<unknown>(
       undefined,
+      null,
       {},
       { app: 'a' },
+      { b: 'x', app: 'a' },
       { app: 'a', 'projectcalico.org/namespace': 'x' },
+      { 'projectcalico.org/orchestrator': 'k8s', app: 'a' },
+      { 'projectcalico.org/serviceaccount': 'sa1', '7': 'n', app: 'a' },
+      { app: 'a', 'projectcalico.org/namespace': 'ns1' },
+      { app: 5 },
+      Object.assign(Object.create(null), { app: 'a' }),
+      'ab',
+      ['a'],
     ),
-    orchestrator: fc.constantFrom(undefined, '', 'k8s', 'cni'),
-    serviceAccountName: fc.constantFrom(undefined, '', 'sa1'),
+    orchestrator: fc.constantFrom<unknown>(undefined, '', 'k8s', 'cni', 0, 7),
+    serviceAccountName: fc.constantFrom<unknown>(undefined, '', 'sa1', 's', 3),
     node: fc.constantFrom(undefined, '', 'h1', 'h2'),
-    profiles: fc.constantFrom<unknown>(undefined, [], ['p1'], ['p1', 'p2'], 'kns.x'),
+    profiles: fc.constantFrom<unknown>(
+      undefined,
+      [],
+      ['p1'],
+      ['p1', 'p2'],
+      ['kns.ns1'],
+      ['kns.default', 'ksa.default.sa1'],
+      [7],
+      'kns.x',
+      5,
+    ),
     ipNetworks: fc.oneof(
       fc.array(arbAddress, { maxLength: 3 }),
       fc.constantFrom<unknown>(undefined, null, '10.0.0.1/32', {}),
@@ -123,12 +149,74 @@ test('remote endpoints: the reduced conversion agrees with the full one', () => 
       assert.equal(reduced.kind, 'remoteEndpoint');
       if (full.kind !== 'endpoint' || reduced.kind !== 'remoteEndpoint') return;
       const b = full.value.backend;
-      assert.deepEqual(reduced.value.labels, b.labels);
-      assert.deepEqual(reduced.value.profiles, b.profiles);
+      const built = remoteLabelsAndProfiles(reduced.value);
+      assert.deepEqual(built.labels, b.labels);
+      assert.deepEqual(Object.keys(built.labels), Object.keys(b.labels));
+      assert.deepEqual(built.profiles, b.profiles);
       assert.deepEqual(reduced.value.ports, b.ports);
       assert.deepEqual(netsOf(reduced.value), full.value.nets);
     }),
     { numRuns: 3000 },
+  );
+});
+
+test('remote endpoints: the class key read in place agrees with the built labels and profiles', () => {
+  const remote = (r: ResourceLike) => {
+    const d = deriveResource({ ...r, spec: { ...(r.spec as object), node: 'h2' } }, 'h1');
+    return d.kind === 'remoteEndpoint' ? d.value : undefined;
+  };
+  // Few values per field, so that pairs often share or nearly share a class.
+  const arbRemote: fc.Arbitrary<ResourceLike> = fc
+    .record({
+      namespace: fc.constantFrom('ns1', 'ns2', 's'),
+      labels: fc.constantFrom<unknown>(
+        undefined,
+        { app: 'a' },
+        { app: 'a', 'projectcalico.org/namespace': 'ns1' },
+        { 'projectcalico.org/orchestrator': 'k8s', app: 'a' },
+        { 'projectcalico.org/serviceaccount': 's', app: 'a' },
+        { app: 'a', 'projectcalico.org/serviceaccount': 's' },
+      ),
+      orchestrator: fc.constantFrom<unknown>(undefined, 'k8s', 'cni'),
+      serviceAccountName: fc.constantFrom<unknown>(undefined, 's', 't', 3),
+      profiles: fc.constantFrom<unknown>(
+        undefined,
+        [],
+        ['kns.ns1'],
+        ['kns.ns1', 'ksa.ns1.s'],
+        ['kns.ns2', 'ksa.ns2.t'],
+        ['kns.ns1', 'ksa.ns2.s'],
+      ),
+    })
+    .map(({ namespace, labels, ...spec }) => {
+      const metadata: Record<string, unknown> = { name: 'w', namespace };
+      if (labels !== undefined) metadata.labels = labels;
+      const clean = Object.fromEntries(Object.entries(spec).filter(([, v]) => v !== undefined));
+      return {
+        apiVersion: V3,
+        kind: 'WorkloadEndpoint',
+        metadata,
+        spec: { ...clean, ipNetworks: ['10.0.0.1/32'] },
+      } as ResourceLike;
+    });
+  fc.assert(
+    fc.property(fc.oneof(arbEndpoint, arbRemote), fc.oneof(arbEndpoint, arbRemote), (x, y) => {
+      const a = remote(x);
+      const b = remote(y);
+      if (a === undefined || b === undefined) return;
+      const builtA = remoteLabelsAndProfiles(a);
+      const builtB = remoteLabelsAndProfiles(b);
+      assert.equal(a.hash, classHash(builtA.labels, builtA.profiles, a.ports));
+      assert.equal(a.labelCount, Object.keys(builtA.labels).length);
+      assert.equal(sameViewLabels(builtA.labels, b), sameLabels(builtA.labels, builtB.labels));
+      assert.equal(
+        sameViewProfiles(builtA.profiles, b),
+        builtA.profiles.length === builtB.profiles.length &&
+          builtA.profiles.every((p, i) => p === builtB.profiles[i]),
+      );
+      assert.ok(sameViewLabels(builtB.labels, b) && sameViewProfiles(builtB.profiles, b));
+    }),
+    { numRuns: 5000 },
   );
 });
 

@@ -29,11 +29,17 @@ import {
   convertTier,
   convertWorkloadEndpoint,
   type K8sNetworkPolicySpec,
+  LABEL_NAMESPACE,
+  LABEL_ORCHESTRATOR,
+  LABEL_SERVICE_ACCOUNT,
+  NAMESPACE_PROFILE_PREFIX,
   type NamedPort,
   type ResourceLike,
+  SERVICE_ACCOUNT_PROFILE_PREFIX,
   type V3WorkloadEndpointSpec,
   workloadLabelsAndProfiles,
 } from '../policy/index.js';
+import { viewHash } from './class-key.js';
 import { formatV4, parseCanonicalV4 } from './packed-members.js';
 
 /** One change from the datastore (a put of the full resource, or a delete by identity). */
@@ -119,13 +125,28 @@ export interface EndpointInput {
 
 /**
  * A workload endpoint of another host, reduced to what rule selectors and IP sets
- * need: no backend object, no parsed addresses. Accepts and rejects exactly what
+ * need: no backend object, no parsed addresses, and its own labels and profiles not
+ * built either: they are its raw labels and profiles plus those Calico implies
+ * (policy's workloadLabelsAndProfiles), which class-key.ts reads in place and
+ * remoteLabelsAndProfiles builds. Accepts and rejects exactly what
  * `convertWorkloadEndpoint` does (a remote endpoint can become local in a later
  * version, which is then converted in full).
  */
 export interface RemoteEndpointInput {
-  readonly labels: Readonly<Record<string, string>>;
-  readonly profiles: readonly string[];
+  /** `metadata.namespace`, defaulted */
+  readonly namespace: string;
+  /** `metadata.labels`, a plain object (or undefined) */
+  readonly rawLabels: Readonly<Record<string, unknown>> | undefined;
+  /** `spec.orchestrator`: a truthy one adds its label; `k8s` implies profiles */
+  readonly orchestrator: unknown;
+  /** `spec.serviceAccountName`: a truthy one adds its label (and profile, with k8s) */
+  readonly serviceAccount: unknown;
+  /** `spec.profiles`; when empty, the implied ones */
+  readonly rawProfiles: readonly unknown[];
+  /** classHash of the own labels, profiles and ports (class-key.ts) */
+  readonly hash: number;
+  /** the number of own labels */
+  readonly labelCount: number;
   /**
    * The address, when the endpoint has exactly one and it is IPv4 (then `nets` is
    * empty): as a number, so no text is made for it (packed-members.ts); else -1.
@@ -246,17 +267,10 @@ function canonicalV4Host(text: string): number {
   return parseCanonicalV4(text, 0, end);
 }
 
-/**
- * policy's singleAddresses, formatted as host CIDRs; a single IPv4 address is
- * returned packed instead (`v4`, with no text: see RemoteEndpointInput).
- */
-function hostNets(list: readonly string[] | undefined): { v4: number; nets: readonly string[] } {
+/** policy's singleAddresses, formatted as host CIDRs. */
+function hostNets(list: readonly string[] | undefined): string[] {
   const l = list ?? [];
   if (!Array.isArray(l)) throw new TypeError('ipNetworks: expected a list');
-  if (l.length === 1 && typeof l[0] === 'string') {
-    const ip = canonicalV4Host(l[0]);
-    if (ip >= 0) return { v4: ip, nets: NO_NETS };
-  }
   // Sized up front: kept per endpoint, and a pushed-to array keeps spare capacity.
   const out = new Array<string>(l.length);
   for (let i = 0; i < l.length; i++) {
@@ -276,7 +290,7 @@ function hostNets(list: readonly string[] | undefined): { v4: number; nets: read
       bits === 32 ? '/32' : '/128',
     ].join('');
   }
-  return { v4: -1, nets: out };
+  return out;
 }
 
 /**
@@ -315,6 +329,15 @@ function remotePorts(raw: unknown): readonly NamedPort[] {
   return ports;
 }
 
+const NO_PROFILES: readonly unknown[] = [];
+
+/** A plain object, whose spread copy has exactly the keys and values `for in` shows. */
+function plainObject(v: unknown): v is Readonly<Record<string, unknown>> {
+  if (v === null || typeof v !== 'object') return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
 /**
  * convertWorkloadEndpoint's result, reduced (see RemoteEndpointInput); the checks are
  * the same, in the same places.
@@ -324,9 +347,63 @@ function remoteWorkloadEndpoint(res: ResourceLike): RemoteEndpointInput {
   if (typeof name !== 'string' || name === '') throw new TypeError('metadata.name is required');
   const namespace = res.metadata?.namespace || 'default';
   const spec = (res.spec ?? {}) as V3WorkloadEndpointSpec;
-  const { labels, profiles } = workloadLabelsAndProfiles(res, namespace, spec);
-  const { v4, nets } = hostNets(spec.ipNetworks);
-  return { labels, profiles, v4, nets, ports: remotePorts(spec.ports) };
+  let rawLabels: Readonly<Record<string, unknown>> | undefined;
+  let rawProfiles: readonly unknown[];
+  const labels: unknown = res.metadata?.labels;
+  const profiles: unknown = spec.profiles;
+  if (
+    (labels === undefined || plainObject(labels)) &&
+    (profiles === undefined || Array.isArray(profiles))
+  ) {
+    rawLabels = labels;
+    rawProfiles = profiles ?? NO_PROFILES;
+  } else {
+    // Anything unusual is built (and validated) by policy's own derivation; the
+    // result, read as raw labels and profiles, implies nothing more.
+    const built = workloadLabelsAndProfiles(res, namespace, spec);
+    rawLabels = built.labels;
+    rawProfiles = built.profiles;
+  }
+  const ipNetworks = spec.ipNetworks;
+  const lone =
+    Array.isArray(ipNetworks) && ipNetworks.length === 1 && typeof ipNetworks[0] === 'string'
+      ? canonicalV4Host(ipNetworks[0])
+      : -1;
+  const input: { -readonly [K in keyof RemoteEndpointInput]: RemoteEndpointInput[K] } = {
+    namespace,
+    rawLabels,
+    orchestrator: spec.orchestrator,
+    serviceAccount: spec.serviceAccountName,
+    rawProfiles,
+    hash: 0,
+    labelCount: 0,
+    v4: lone,
+    nets: lone >= 0 ? NO_NETS : hostNets(ipNetworks),
+    ports: remotePorts(spec.ports),
+  };
+  const { hash, labelCount } = viewHash(input);
+  input.hash = hash;
+  input.labelCount = labelCount;
+  return input;
+}
+
+/** A remote endpoint's own labels and profiles, built (policy's workloadLabelsAndProfiles). */
+export function remoteLabelsAndProfiles(v: RemoteEndpointInput): {
+  labels: Record<string, string>;
+  profiles: string[];
+} {
+  const labels = { ...(v.rawLabels ?? {}) } as Record<string, string>;
+  labels[LABEL_NAMESPACE] = v.namespace;
+  if (v.orchestrator) labels[LABEL_ORCHESTRATOR] = v.orchestrator as string;
+  if (v.serviceAccount) labels[LABEL_SERVICE_ACCOUNT] = v.serviceAccount as string;
+  const profiles = [...v.rawProfiles] as string[];
+  if (profiles.length === 0 && v.orchestrator === 'k8s') {
+    profiles.push(`${NAMESPACE_PROFILE_PREFIX}${v.namespace}`);
+    if (v.serviceAccount) {
+      profiles.push(`${SERVICE_ACCOUNT_PROFILE_PREFIX}${v.namespace}.${v.serviceAccount}`);
+    }
+  }
+  return { labels, profiles };
 }
 
 function parseCidrOrHost(text: string): Cidr {
