@@ -58,7 +58,12 @@ export function classHash(
   for (const k in own) h = hashString(hashString(h, k), String(own[k]));
   h = Math.imul(h ^ profiles.length, FNV_PRIME);
   for (const p of profiles) h = hashString(h, String(p));
-  return hashPorts(h, ports);
+  return small(hashPorts(h, ports));
+}
+
+/** 30 bits: a small integer, which V8 keeps unboxed in fields and as a Map key. */
+function small(h: number): number {
+  return h & 0x3fffffff;
 }
 
 // ------------------------------------------------------------ remote endpoints
@@ -75,8 +80,15 @@ function viewLabel(v: RemoteEndpointInput, k: string, absent: unknown): unknown 
   return raw !== undefined && Object.hasOwn(raw, k) ? raw[k] : absent;
 }
 
-/** classHash(own labels, profiles, ports) of a remote endpoint, and its number of own labels. */
-export function viewHash(v: RemoteEndpointInput): { hash: number; labelCount: number } {
+/**
+ * Sets a remote endpoint's `hash` (classHash of its own labels, profiles and ports)
+ * and `labelCount` (its number of own labels).
+ */
+export function setViewHash(
+  v: {
+    -readonly [K in keyof RemoteEndpointInput]: RemoteEndpointInput[K];
+  },
+): void {
   let h = HASH_SEED;
   let n = 0;
   let ns = false;
@@ -130,7 +142,8 @@ export function viewHash(v: RemoteEndpointInput): { hash: number; labelCount: nu
   } else {
     h = Math.imul(h ^ 0, FNV_PRIME);
   }
-  return { hash: hashPorts(h, v.ports), labelCount: n };
+  v.hash = small(hashPorts(h, v.ports));
+  v.labelCount = n;
 }
 
 const ABSENT = Symbol('absent');

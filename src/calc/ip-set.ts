@@ -3,7 +3,7 @@
 // sets) are text. Which representation a member gets depends only on the member, so
 // contributors may add a member in either form and the counts still meet.
 import type { IpSetMember, IpSetType } from './desired-state.js';
-import { formatMember, PackedMembers, packMember } from './packed-members.js';
+import { formatMember, MemberFormatter, PackedMembers, packMember } from './packed-members.js';
 
 export class IpSetData {
   private readonly packed = new PackedMembers();
@@ -77,9 +77,9 @@ export class IpSetData {
   members(): IpSetMember[] {
     const out = new Array<IpSetMember>(this.size);
     let i = 0;
-    const type = this.type;
+    const f = new MemberFormatter(this.type);
     this.packed.forEach((ip, tag) => {
-      out[i++] = formatMember(type, ip, tag);
+      out[i++] = f.format(ip, tag);
     });
     for (const m of this.text) out[i++] = m;
     return out;

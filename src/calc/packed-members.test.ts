@@ -6,7 +6,14 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { IpSetData } from './ip-set.js';
-import { formatMember, PackedMembers, packMember, parseV4Host, portTag } from './packed-members.js';
+import {
+  formatMember,
+  MemberFormatter,
+  PackedMembers,
+  packMember,
+  parseV4Host,
+  portTag,
+} from './packed-members.js';
 
 type Op = { add: boolean; ip: number; tag: number };
 
@@ -88,6 +95,20 @@ test('PackedMembers: grows past thousands of members and shrinks when they go', 
     }),
     { numRuns: 50 },
   );
+});
+
+test('MemberFormatter gives formatMember`s text', () => {
+  const net = new MemberFormatter('net');
+  const ipPort = new MemberFormatter('ip-port');
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 0xffffffff }), arbTag, (ip, tag) => {
+      const f = tag === 0 ? net : ipPort;
+      assert.equal(f.format(ip, tag), formatMember(tag === 0 ? 'net' : 'ip-port', ip, tag));
+      assert.equal(f.format(ip ^ 1, tag), formatMember(tag === 0 ? 'net' : 'ip-port', ip ^ 1, tag));
+    }),
+  );
+  assert.equal(net.format(0x0a000105, 0), '10.0.1.5/32');
+  assert.equal(ipPort.format(0xc0a80001, portTag(6, 8080)), '192.168.0.1,tcp:8080');
 });
 
 test('packMember: exactly the text formatMember gives packs, and round-trips', () => {

@@ -37,9 +37,45 @@ export function portTag(protocol: number, port: number): number {
 
 /** The member's text, as the dataplane receives it (desired-state.ts, IpSetMember). */
 export function formatMember(type: IpSetType, ip: number, tag: number): string {
-  // Flat strings (join): a template literal would give a tree of cons strings.
-  if (type === 'net') return [formatV4(ip), '/32'].join('');
-  return [formatV4(ip), ',', protocolToken(tag >>> 16), ':', tag & 0xffff].join('');
+  return formatV4(ip) + memberSuffix(type, tag);
+}
+
+/** What follows the address in a member's text. */
+export function memberSuffix(type: IpSetType, tag: number): string {
+  return type === 'net' ? '/32' : [',', protocolToken(tag >>> 16), ':', tag & 0xffff].join('');
+}
+
+/**
+ * Formats many members: the members of a set share few /24 prefixes and tags, so
+ * those parts are made once each and a member costs one or two concatenations.
+ */
+export class MemberFormatter {
+  private readonly prefixes = new Map<number, string>();
+  private readonly suffixes = new Map<number, string>();
+
+  constructor(private readonly type: IpSetType) {}
+
+  format(ip: number, tag: number): string {
+    const net = ip >>> 8;
+    let prefix = this.prefixes.get(net);
+    if (prefix === undefined) {
+      prefix = [
+        OCTETS[net >>> 16],
+        '.',
+        OCTETS[(net >>> 8) & 255],
+        '.',
+        OCTETS[net & 255],
+        '.',
+      ].join('');
+      this.prefixes.set(net, prefix);
+    }
+    let suffix = this.suffixes.get(tag);
+    if (suffix === undefined) {
+      suffix = memberSuffix(this.type, tag);
+      this.suffixes.set(tag, suffix);
+    }
+    return prefix + OCTETS[ip & 255] + suffix;
+  }
 }
 
 /**

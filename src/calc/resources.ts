@@ -39,7 +39,7 @@ import {
   type V3WorkloadEndpointSpec,
   workloadLabelsAndProfiles,
 } from '../policy/index.js';
-import { viewHash } from './class-key.js';
+import { setViewHash } from './class-key.js';
 import { formatV4, parseCanonicalV4 } from './packed-members.js';
 
 /** One change from the datastore (a put of the full resource, or a delete by identity). */
@@ -381,9 +381,7 @@ function remoteWorkloadEndpoint(res: ResourceLike): RemoteEndpointInput {
     nets: lone >= 0 ? NO_NETS : hostNets(ipNetworks),
     ports: remotePorts(spec.ports),
   };
-  const { hash, labelCount } = viewHash(input);
-  input.hash = hash;
-  input.labelCount = labelCount;
+  setViewHash(input);
   return input;
 }
 
