@@ -35,6 +35,8 @@ import {
   type BlockInput,
   deriveResource,
   type EndpointInput,
+  isK8s,
+  keyOfResource,
   keyOfUpdate,
   type NodeInput,
   type PolicyInput,
@@ -42,6 +44,8 @@ import {
   type RemoteEndpointInput,
   type ResourceUpdate,
   remoteLabelsAndProfiles,
+  wepName,
+  wepNamespace,
 } from './resources.js';
 import {
   blockOwner,
@@ -97,7 +101,12 @@ interface LabelClass {
 /** Anything a rule selector can select: an endpoint or a network set. */
 interface Contributor {
   readonly kind: 'endpoint' | 'networkSet';
-  readonly key: string;
+  /** a workload endpoint's name; else the resource key */
+  readonly name: string;
+  /** a workload endpoint's namespace (see CalcGraph.weps); else undefined */
+  readonly ns: string | undefined;
+  /** the next workload endpoint of the same name (in another namespace) */
+  nextWep: Contributor | undefined;
   /** index in cls.members */
   slot: number;
   readonly cls: LabelClass;
@@ -279,6 +288,11 @@ export class CalcGraph {
    * finds both.
    */
   private readonly derivedKind = new Map<string, string | Contributor>();
+  /**
+   * Workload endpoints (Calico's), by name; endpoints of one name in several
+   * namespaces are chained through `nextWep`. They are not in derivedKind.
+   */
+  private readonly weps = new Map<string, Contributor>();
   private contributorCount = 0;
   private readonly userTiers = new Map<string, BackendTier>();
   private tiers: Map<string, BackendTier> = effectiveTiers([]);
@@ -344,9 +358,21 @@ export class CalcGraph {
 
   /** Applies one update; cheap, and nothing is emitted until `flush`. */
   onUpdate(update: ResourceUpdate): void {
-    const key = keyOfUpdate(update);
-    if (update.type === 'set') this.set(key, update.resource);
-    else this.remove(key);
+    if (update.type === 'set') {
+      const res = update.resource;
+      if (res.kind === 'WorkloadEndpoint' && !isK8s(res.apiVersion)) {
+        const m = res.metadata;
+        this.setWep(wepNamespace(m?.namespace), wepName(m?.name), res);
+        return;
+      }
+      this.set(keyOfResource(res), res);
+      return;
+    }
+    if (update.kind === 'WorkloadEndpoint' && !isK8s(update.apiVersion)) {
+      this.removeWep(wepNamespace(update.namespace), wepName(update.name));
+      return;
+    }
+    this.remove(keyOfUpdate(update));
   }
 
   /** Convenience for a batch of updates, in order. */
@@ -381,21 +407,22 @@ export class CalcGraph {
       case 'profile':
         this.setProfile(key, d.value);
         break;
-      case 'endpoint':
-        this.setEndpoint(key, d.value, old);
-        return;
-      case 'remoteEndpoint': {
-        const r = d.value;
-        this.setContributor(key, 'endpoint', this.classOfRemote(r), r.v4, r.nets, old);
-        const oldLocal = this.locals.get(key);
-        if (oldLocal !== undefined) this.dropLocal(oldLocal);
+      case 'endpoint': {
+        const c = this.setEndpoint(key, d.value, old, key, undefined);
+        this.derivedKind.set(key, c);
         return;
       }
+      case 'remoteEndpoint':
+        // Only workload endpoints are remote, and they take setWep's path.
+        throw new TypeError(`${key}: a remote endpoint outside setWep`);
       case 'networkSet': {
         const b = d.value.backend;
         const cls = this.classOf(b.labels, networkSetProfiles(b.kind, b.namespace), []);
         const { v4, nets } = packedNets(d.value.nets);
-        this.setContributor(key, 'networkSet', cls, v4, nets, old);
+        this.derivedKind.set(
+          key,
+          this.setContributor('networkSet', key, undefined, cls, v4, nets, old),
+        );
         return;
       }
       case 'pool':
@@ -422,6 +449,56 @@ export class CalcGraph {
         return;
     }
     this.derivedKind.set(key, d.kind);
+  }
+
+  /**
+   * A workload endpoint, by namespace and name rather than by resource key: the
+   * cluster's endpoints are most of its resources, and a key string built (and
+   * hashed, and kept) per endpoint cost more than the rest of its lookup. The key is
+   * built for local endpoints only.
+   */
+  private setWep(ns: string, name: string, res: ResourceLike): void {
+    const d = deriveResource(res, this.hostname);
+    const head = this.weps.get(name);
+    let old = head;
+    while (old !== undefined && old.ns !== ns) old = old.nextWep;
+    let c: Contributor;
+    if (d.kind === 'remoteEndpoint') {
+      const r = d.value;
+      c = this.setContributor('endpoint', name, ns, this.classOfRemote(r), r.v4, r.nets, old);
+      if (old?.local !== undefined) this.dropLocal(old.local);
+    } else if (d.kind === 'endpoint') {
+      c = this.setEndpoint(keyOfResource(res), d.value, old, name, ns);
+    } else {
+      this.removeWep(ns, name);
+      return;
+    }
+    // The new version takes the old one's place in the chain of its name.
+    c.nextWep = old !== undefined ? old.nextWep : head;
+    if (old === undefined || old === head) {
+      this.weps.set(name, c);
+      return;
+    }
+    let p = head!;
+    while (p.nextWep !== old) p = p.nextWep!;
+    p.nextWep = c;
+  }
+
+  private removeWep(ns: string, name: string): void {
+    const head = this.weps.get(name);
+    let c = head;
+    let prev: Contributor | undefined;
+    while (c !== undefined && c.ns !== ns) {
+      prev = c;
+      c = c.nextWep;
+    }
+    if (c === undefined) return;
+    if (prev !== undefined) prev.nextWep = c.nextWep;
+    else if (c.nextWep !== undefined) this.weps.set(name, c.nextWep);
+    else this.weps.delete(name);
+    c.nextWep = undefined;
+    if (c.local !== undefined) this.dropLocal(c.local);
+    this.removeContributor(c);
   }
 
   private remove(key: string): void {
@@ -687,15 +764,22 @@ export class CalcGraph {
     return names.map((n) => this.profiles.get(n)?.value);
   }
 
-  private setEndpoint(key: string, input: EndpointInput, old: Contributor | undefined): void {
+  /** `name`, `ns`: as Contributor's */
+  private setEndpoint(
+    key: string,
+    input: EndpointInput,
+    old: Contributor | undefined,
+    name: string,
+    ns: string | undefined,
+  ): Contributor {
     const b = input.backend;
     const { v4, nets } = packedNets(input.nets);
     const cls = this.classOf(b.labels, b.profiles, b.ports);
-    const c = this.setContributor(key, 'endpoint', cls, v4, nets, old);
-    const oldLocal = this.locals.get(key);
+    const c = this.setContributor('endpoint', name, ns, cls, v4, nets, old);
+    const oldLocal = old?.local;
     if (b.node !== this.hostname) {
       if (oldLocal !== undefined) this.dropLocal(oldLocal);
-      return;
+      return c;
     }
     const ep: LocalEndpoint = { key, input, contributor: c, policies: new Set() };
     for (const name of b.profiles) this.useProfile(name);
@@ -710,6 +794,7 @@ export class CalcGraph {
     }
     this.setWorkloadRoutes(ep, true);
     this.dirtyEndpoints.add(key);
+    return c;
   }
 
   private dropLocal(ep: LocalEndpoint): void {
@@ -856,17 +941,28 @@ export class CalcGraph {
     cls.uses.clear();
   }
 
+  /** The new version of a contributor; the caller files it where `old` was. */
   private setContributor(
-    key: string,
     kind: Contributor['kind'],
+    name: string,
+    ns: string | undefined,
     cls: LabelClass,
     v4: number,
     nets: readonly string[],
-    /** the contributor the key had (the caller has looked it up) */
+    /** the contributor the resource had (the caller has looked it up) */
     old: Contributor | undefined,
   ): Contributor {
-    const c: Contributor = { kind, key, slot: cls.members.length, cls, v4, nets, local: undefined };
-    this.derivedKind.set(key, c);
+    const c: Contributor = {
+      kind,
+      name,
+      ns,
+      nextWep: undefined,
+      slot: cls.members.length,
+      cls,
+      v4,
+      nets,
+      local: undefined,
+    };
     cls.members.push(c);
     if (old === undefined) {
       this.contributorCount++;

@@ -56,7 +56,7 @@ export type ResourceUpdate =
 
 const K8S_GROUP = 'networking.k8s.io/';
 
-function isK8s(apiVersion: string | undefined): boolean {
+export function isK8s(apiVersion: string | undefined): boolean {
   return apiVersion === 'v1' || (apiVersion?.startsWith(K8S_GROUP) ?? false);
 }
 
@@ -86,6 +86,16 @@ export function resourceKey(
   // join builds one flat string; a template literal builds a tree of cons strings,
   // and this key is kept for every resource of the cluster.
   return [k8s ? 'k8s' : 'v3', kind, ns, name].join('|');
+}
+
+/** A Calico WorkloadEndpoint's namespace as resourceKey writes it into the key. */
+export function wepNamespace(namespace: string | undefined): string {
+  return String(namespace || 'default');
+}
+
+/** A WorkloadEndpoint's name as resourceKey writes it into the key. */
+export function wepName(name: string | undefined): string {
+  return name === undefined || name === null ? '' : String(name);
 }
 
 export function keyOfResource(res: ResourceLike): string {
