@@ -14,8 +14,8 @@ LAB=bin/calico-lab
 CTL=bin/calicoctl
 
 if [ "$(id -u)" != 0 ]; then echo "demo.sh: run as root (network namespaces)" >&2; exit 1; fi
-for f in calico-lab calico-node calico calico-ipam calicoctl; do
-  [ -f "dist/$f.mjs" ] || { echo "demo.sh: dist/$f.mjs missing: run npm ci && npm run build" >&2; exit 1; }
+for f in calico-lab.mjs calico-node.mjs calico.mjs calico-ipam.mjs calicoctl.cjs; do
+  [ -f "dist/$f" ] || { echo "demo.sh: dist/$f missing: run npm ci && npm run build" >&2; exit 1; }
 done
 if [ -f "$CALICO_LAB_DIR/state.json" ]; then "$LAB" down; fi
 [ "${KEEP:-}" = 1 ] || trap '"$LAB" down' EXIT

@@ -1,10 +1,10 @@
 // calicoctl end to end without a datastore: version, validate, completion, help and usage errors.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { fails, file, MANIFESTS, ok, runCtl, tmp } from './testkit.js';
+import { fails, file, launcherCopy, MANIFESTS, ok, runCtl, tmp } from './testkit.js';
 
 describe('calicoctl without a datastore', () => {
   const ctl = (args: string[], input?: string) =>
@@ -119,6 +119,35 @@ describe('calicoctl without a datastore', () => {
       'no calico-node here',
       /^Calico process is not running\./,
     );
+  });
+
+  test('the launcher runs from a code cache it keeps matched to its bundle', async () => {
+    const bundle = launcherCopy().replace(/\.cjs$/, '.bundle.cjs');
+    const cache = `${bundle}.v8cache`;
+    const st = statSync(bundle);
+    const header = `calico-ts code cache 1 ${st.ino} ${st.size} ${st.mtimeMs}\n`;
+    const validate = ['validate', '-f', file(MANIFESTS)];
+    const expected = 'Successfully validated 5 resource(s)\n';
+    rmSync(cache, { force: true });
+    assert.equal(ok(await ctl(validate), 'no cache').stdout, expected);
+    assert.ok(existsSync(cache), 'the first run writes the cache');
+    assert.equal(readFileSync(cache, 'latin1').slice(0, header.length), header);
+    const written = statSync(cache).mtimeMs;
+    assert.equal(ok(await ctl(validate), 'cached').stdout, expected);
+    assert.equal(statSync(cache).mtimeMs, written, 'a current cache is used, not rewritten');
+    // V8 checks only the source length: a cache made from another bundle must be ignored
+    // (its payload here is a cache V8 would accept: only the first line says it is stale)
+    const payload = readFileSync(cache).subarray(header.length);
+    writeFileSync(
+      cache,
+      Buffer.concat([Buffer.from(`calico-ts code cache 1 1 ${st.size} 0\n`), payload]),
+    );
+    assert.equal(ok(await ctl(validate), 'stale').stdout, expected);
+    assert.equal(readFileSync(cache, 'latin1').slice(0, header.length), header);
+    // a cache V8 rejects (here: not a cache at all) is replaced too
+    writeFileSync(cache, `${header}${'garbage'.repeat(1000)}`);
+    assert.match(ok(await ctl(['version']), 'rejected').stdout, /^Client Version:/m);
+    assert.ok(!readFileSync(cache, 'latin1').includes('garbage'), 'rejected cache rewritten');
   });
 
   test('an unreachable etcd is one clear line and exit 1', async () => {

@@ -13,11 +13,11 @@ import { IpamClient } from '../ipam/index.js';
 import { spawnTracked } from '../testing/processes.js';
 
 const root = new URL('../..', import.meta.url).pathname;
-/** the launcher users run; it execs dist/calicoctl.mjs */
+/** the launcher users run; it execs dist/calicoctl.cjs */
 export const BIN = join(root, 'bin/calicoctl');
 
 const LOCK = join(root, 'dist/.calicoctl-test-build.lock');
-/** this file's copy of the bundle; beside dist/calicoctl.mjs so node_modules resolve */
+/** this file's copy of calicoctl (launcher + bundle); in dist/ so node_modules resolve */
 let bundle = '';
 
 /** Builds under a lock shared by the calicoctl test files, then takes a private copy. */
@@ -39,8 +39,9 @@ async function buildOnce(): Promise<void> {
       encoding: 'utf8',
     });
     assert.equal(r.status, 0, `build failed: ${r.stderr}`);
-    bundle = join(root, `dist/.calicoctl-test-${process.pid}.mjs`);
-    copyFileSync(join(root, 'dist/calicoctl.mjs'), bundle);
+    bundle = join(root, `dist/.calicoctl-test-${process.pid}.cjs`);
+    copyFileSync(join(root, 'dist/calicoctl.bundle.cjs'), bundle.replace(/\.cjs$/, '.bundle.cjs'));
+    copyFileSync(join(root, 'dist/calicoctl.cjs'), bundle);
   } finally {
     rmSync(LOCK, { recursive: true, force: true });
   }
@@ -48,8 +49,15 @@ async function buildOnce(): Promise<void> {
 
 before(buildOnce);
 after(() => {
-  if (bundle !== '') rmSync(bundle, { force: true });
+  if (bundle === '') return;
+  const copy = bundle.replace(/\.cjs$/, '.bundle.cjs');
+  for (const f of [bundle, copy, `${copy}.v8cache`]) rmSync(f, { force: true });
 });
+
+/** This file's copy of dist/calicoctl.cjs (its bundle beside it as `.bundle.cjs`). */
+export function launcherCopy(): string {
+  return bundle;
+}
 
 export interface Result {
   code: number | null;

@@ -17,8 +17,11 @@ export function repoRoot(): string {
 /** argv to run one of our executables: its bin/ launcher if present, else the bundle. */
 export function executable(name: string): string[] | undefined {
   const root = repoRoot();
-  const bundle = join(root, 'dist', `${name}.mjs`);
-  if (!existsSync(bundle)) return undefined;
+  // calicoctl is CommonJS (run from V8's code cache), the others ES modules
+  const bundle = [join(root, 'dist', `${name}.cjs`), join(root, 'dist', `${name}.mjs`)].find((f) =>
+    existsSync(f),
+  );
+  if (bundle === undefined) return undefined;
   const launcher = join(root, 'bin', name);
   return existsSync(launcher) ? [launcher] : [process.execPath, bundle];
 }
