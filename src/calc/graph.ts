@@ -39,10 +39,12 @@ import {
   keyOfResource,
   keyOfUpdate,
   type NodeInput,
+  newRemoteEndpoint,
   type PolicyInput,
   type PoolInput,
   type RemoteEndpointInput,
   type ResourceUpdate,
+  readWorkloadEndpoint,
   remoteLabelsAndProfiles,
   wepName,
   wepNamespace,
@@ -293,6 +295,8 @@ export class CalcGraph {
    * namespaces are chained through `nextWep`. They are not in derivedKind.
    */
   private readonly weps = new Map<string, Contributor>();
+  /** where setWep reads a remote endpoint (nothing of it is kept but what it copies out) */
+  private readonly remoteScratch = newRemoteEndpoint();
   private contributorCount = 0;
   private readonly userTiers = new Map<string, BackendTier>();
   private tiers: Map<string, BackendTier> = effectiveTiers([]);
@@ -458,20 +462,22 @@ export class CalcGraph {
    * built for local endpoints only.
    */
   private setWep(ns: string, name: string, res: ResourceLike): void {
-    const d = deriveResource(res, this.hostname);
+    const r = this.remoteScratch;
+    const read = readWorkloadEndpoint(res, this.hostname, r);
+    const d = read === 'local' ? deriveResource(res, this.hostname) : undefined;
+    if (read === 'invalid' || (d !== undefined && d.kind !== 'endpoint')) {
+      this.removeWep(ns, name);
+      return;
+    }
     const head = this.weps.get(name);
     let old = head;
     while (old !== undefined && old.ns !== ns) old = old.nextWep;
     let c: Contributor;
-    if (d.kind === 'remoteEndpoint') {
-      const r = d.value;
-      c = this.setContributor('endpoint', name, ns, this.classOfRemote(r), r.v4, r.nets, old);
-      if (old?.local !== undefined) this.dropLocal(old.local);
-    } else if (d.kind === 'endpoint') {
+    if (d?.kind === 'endpoint') {
       c = this.setEndpoint(keyOfResource(res), d.value, old, name, ns);
     } else {
-      this.removeWep(ns, name);
-      return;
+      c = this.setContributor('endpoint', name, ns, this.classOfRemote(r), r.v4, r.nets, old);
+      if (old?.local !== undefined) this.dropLocal(old.local);
     }
     // The new version takes the old one's place in the chain of its name.
     c.nextWep = old !== undefined ? old.nextWep : head;

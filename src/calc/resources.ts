@@ -352,7 +352,10 @@ function plainObject(v: unknown): v is Readonly<Record<string, unknown>> {
  * convertWorkloadEndpoint's result, reduced (see RemoteEndpointInput); the checks are
  * the same, in the same places.
  */
-function remoteWorkloadEndpoint(res: ResourceLike): RemoteEndpointInput {
+function remoteWorkloadEndpoint(
+  res: ResourceLike,
+  out: MutableRemoteEndpoint = newRemoteEndpoint(),
+): RemoteEndpointInput {
   const name = res.metadata?.name;
   if (typeof name !== 'string' || name === '') throw new TypeError('metadata.name is required');
   const namespace = res.metadata?.namespace || 'default';
@@ -379,20 +382,58 @@ function remoteWorkloadEndpoint(res: ResourceLike): RemoteEndpointInput {
     Array.isArray(ipNetworks) && ipNetworks.length === 1 && typeof ipNetworks[0] === 'string'
       ? canonicalV4Host(ipNetworks[0])
       : -1;
-  const input: { -readonly [K in keyof RemoteEndpointInput]: RemoteEndpointInput[K] } = {
-    namespace,
-    rawLabels,
-    orchestrator: spec.orchestrator,
-    serviceAccount: spec.serviceAccountName,
-    rawProfiles,
+  // Every field is written, after the last check that can throw.
+  const nets = lone >= 0 ? NO_NETS : hostNets(ipNetworks);
+  const ports = remotePorts(spec.ports);
+  out.namespace = namespace;
+  out.rawLabels = rawLabels;
+  out.orchestrator = spec.orchestrator;
+  out.serviceAccount = spec.serviceAccountName;
+  out.rawProfiles = rawProfiles;
+  out.v4 = lone;
+  out.nets = nets;
+  out.ports = ports;
+  setViewHash(out);
+  return out;
+}
+
+export type MutableRemoteEndpoint = {
+  -readonly [K in keyof RemoteEndpointInput]: RemoteEndpointInput[K];
+};
+
+export function newRemoteEndpoint(): MutableRemoteEndpoint {
+  return {
+    namespace: '',
+    rawLabels: undefined,
+    orchestrator: undefined,
+    serviceAccount: undefined,
+    rawProfiles: NO_PROFILES,
     hash: 0,
     labelCount: 0,
-    v4: lone,
-    nets: lone >= 0 ? NO_NETS : hostNets(ipNetworks),
-    ports: remotePorts(spec.ports),
+    v4: -1,
+    nets: NO_NETS,
+    ports: [],
   };
-  setViewHash(input);
-  return input;
+}
+
+/**
+ * A Calico WorkloadEndpoint as deriveResource(res, localNode) sees it, for the graph's
+ * endpoint path: `remote` (read into `out`, which the caller reuses: nothing is
+ * allocated for the endpoint), `local` (deriveResource converts it in full), or
+ * `invalid` (absent).
+ */
+export function readWorkloadEndpoint(
+  res: ResourceLike,
+  localNode: string,
+  out: MutableRemoteEndpoint,
+): 'remote' | 'local' | 'invalid' {
+  if ((record(res.spec).node ?? '') === localNode) return 'local';
+  try {
+    remoteWorkloadEndpoint(res, out);
+    return 'remote';
+  } catch {
+    return 'invalid';
+  }
 }
 
 /** A remote endpoint's own labels and profiles, built (policy's workloadLabelsAndProfiles). */
