@@ -300,16 +300,24 @@ function lengthCheck(kind: 'min' | 'max', bound: number, origin: 'string' | 'arr
     : { run, lengthCheck: true, min: bound };
 }
 
-export class StringSchema extends Schema<string> {
+/** Schemas with `min`/`max` (string and list lengths, number values). */
+abstract class Bounded<Out> extends Schema<Out> {
+  protected abstract bound(kind: 'min' | 'max', n: number): Check;
+  min(n: number): this {
+    return this.withCheck(this.bound('min', n));
+  }
+  max(n: number): this {
+    return this.withCheck(this.bound('max', n));
+  }
+}
+
+export class StringSchema extends Bounded<string> {
   protected parseType(p: Payload): void {
     if (typeof p.value !== 'string')
       p.issues.push({ code: 'invalid_type', expected: 'string', input: p.value, path: [] });
   }
-  min(n: number): this {
-    return this.withCheck(lengthCheck('min', n, 'string'));
-  }
-  max(n: number): this {
-    return this.withCheck(lengthCheck('max', n, 'string'));
+  protected bound(kind: 'min' | 'max', n: number): Check {
+    return lengthCheck(kind, n, 'string');
   }
   protected jsonBody(): Json {
     const { min, max } = this.lengthChecks();
@@ -403,7 +411,7 @@ const SAFE_INT_CHECK: Check = {
   },
 };
 
-export class NumberSchema extends Schema<number> {
+export class NumberSchema extends Bounded<number> {
   constructor(private readonly integer: boolean) {
     super();
     if (integer) this.checks = [SAFE_INT_CHECK];
@@ -413,11 +421,8 @@ export class NumberSchema extends Schema<number> {
     if (typeof v !== 'number' || !Number.isFinite(v))
       p.issues.push({ code: 'invalid_type', expected: 'number', input: v, path: [] });
   }
-  min(n: number): this {
-    return this.withCheck(boundCheck('min', n));
-  }
-  max(n: number): this {
-    return this.withCheck(boundCheck('max', n));
+  protected bound(kind: 'min' | 'max', n: number): Check {
+    return boundCheck(kind, n);
   }
   protected jsonBody(): Json {
     const { min, max } = this.lengthChecks();
@@ -448,7 +453,7 @@ export class ValuesSchema<T extends string | number> extends Schema<T> {
   }
 }
 
-export class ArraySchema<E extends ZodType> extends Schema<Output<E>[]> {
+export class ArraySchema<E extends ZodType> extends Bounded<Output<E>[]> {
   constructor(private readonly element: E) {
     super();
   }
@@ -482,11 +487,8 @@ export class ArraySchema<E extends ZodType> extends Schema<Output<E>[]> {
     }
     super.run(p);
   }
-  min(n: number): this {
-    return this.withCheck(lengthCheck('min', n, 'array'));
-  }
-  max(n: number): this {
-    return this.withCheck(lengthCheck('max', n, 'array'));
+  protected bound(kind: 'min' | 'max', n: number): Check {
+    return lengthCheck(kind, n, 'array');
   }
   protected jsonBody(): Json {
     const { min, max } = this.lengthChecks();
