@@ -13,6 +13,7 @@ import {
 } from '../policy/index.js';
 import type { Selector } from '../selector/index.js';
 import { classHash, sameViewLabels, sameViewProfiles } from './class-key.js';
+import { ContributorTable, ENDPOINT, NETWORK_SET, NONE } from './contributors.js';
 import type {
   DesiredStateUpdate,
   EffectiveConfig,
@@ -94,38 +95,15 @@ interface LabelClass {
   labels: Labels;
   /** scratch for the label index */
   stamp: number;
-  /** unordered; each member knows its slot, so removal is a swap with the last */
-  readonly members: Contributor[];
+  /** contributor ids, unordered; each knows its slot, so removal is a swap with the last */
+  readonly members: number[];
   /** the active selectors whose selector matches `labels` */
   uses: Set<SelectorUse>;
 }
 
-/** Anything a rule selector can select: an endpoint or a network set. */
-interface Contributor {
-  readonly kind: 'endpoint' | 'networkSet';
-  /** a workload endpoint's name; else the resource key */
-  readonly name: string;
-  /** a workload endpoint's namespace (see CalcGraph.weps); else undefined */
-  readonly ns: string | undefined;
-  /** the next workload endpoint of the same name (in another namespace) */
-  nextWep: Contributor | undefined;
-  /** index in cls.members */
-  slot: number;
-  readonly cls: LabelClass;
-  /**
-   * The only address, as a number, when the contributor has exactly one and it is an
-   * IPv4 host (then `nets` is empty); else -1. Most endpoints have just that, and an
-   * IP set packs it without ever making its text (packed-members.ts).
-   */
-  readonly v4: number;
-  /** host CIDRs of an endpoint (its addresses are these without the length), a network set's CIDRs */
-  readonly nets: readonly string[];
-  local: LocalEndpoint | undefined;
-}
-
 const NO_NETS: readonly string[] = [];
 
-/** CIDRs in Contributor's form: a lone IPv4 host CIDR as `v4`. */
+/** CIDRs in a contributor's form: a lone IPv4 host CIDR as `v4`. */
 function packedNets(nets: readonly string[]): { v4: number; nets: readonly string[] } {
   if (nets.length === 1) {
     const ip = parseV4Host(nets[0]!);
@@ -134,31 +112,40 @@ function packedNets(nets: readonly string[]): { v4: number; nets: readonly strin
   return { v4: -1, nets };
 }
 
-/** Adds (sign 1) or takes away one contributor's members of a selector's own set. */
-function plainMembers(data: IpSetData, c: Contributor, sign: 1 | -1): void {
-  if (c.v4 >= 0) {
-    if (sign > 0) data.incPacked(c.v4, 0);
-    else data.decPacked(c.v4, 0);
+/**
+ * Adds (sign 1) or takes away one contributor's members of a selector's own set
+ * (`v4`, `nets`: as ContributorTable's columns).
+ */
+function plainMembers(data: IpSetData, v4: number, nets: readonly string[], sign: 1 | -1): void {
+  if (v4 >= 0) {
+    if (sign > 0) data.incPacked(v4, 0);
+    else data.decPacked(v4, 0);
   }
-  for (const n of c.nets) sign > 0 ? data.inc(n) : data.dec(n);
+  for (const n of nets) sign > 0 ? data.inc(n) : data.dec(n);
 }
 
 /** The same for a named-port set (members as oracle's namedPortMembers). */
-function portMembers(np: NamedPortSet, c: Contributor, sign: 1 | -1): void {
-  if (c.kind !== 'endpoint') return;
+function portMembers(
+  np: NamedPortSet,
+  kind: number,
+  ports: readonly NamedPort[],
+  v4: number,
+  nets: readonly string[],
+  sign: 1 | -1,
+): void {
+  if (kind !== ENDPOINT) return;
   const { protocol, portName } = np.ref;
-  const ports = c.cls.ports;
   const data = np.data;
-  if (c.v4 >= 0) {
+  if (v4 >= 0) {
     for (const p of ports) {
       if (p.name !== portName || !PORT_PROTOCOLS.has(p.protocol)) continue;
       if (protocol !== undefined && p.protocol !== protocol) continue;
-      if (sign > 0) data.incPacked(c.v4, portTag(p.protocol, p.port));
-      else data.decPacked(c.v4, portTag(p.protocol, p.port));
+      if (sign > 0) data.incPacked(v4, portTag(p.protocol, p.port));
+      else data.decPacked(v4, portTag(p.protocol, p.port));
     }
   }
-  if (c.nets.length === 0) return;
-  for (const m of namedPortMembers(addrsOf(c), ports, protocol, portName)) {
+  if (nets.length === 0) return;
+  for (const m of namedPortMembers(addrsOf(nets), ports, protocol, portName)) {
     sign > 0 ? data.inc(m) : data.dec(m);
   }
 }
@@ -193,18 +180,8 @@ function sameOrdering(a: BackendPolicy, b: BackendPolicy): boolean {
  * An endpoint's bare addresses but `v4`, for named-port members. Derived when needed
  * rather than kept: it would be one more array per endpoint.
  */
-function addrsOf(c: Contributor): string[] {
-  return c.nets.map((n) => n.slice(0, n.lastIndexOf('/')));
-}
-
-/** Takes a contributor out of its class's member list. */
-function leave(c: Contributor): void {
-  const members = c.cls.members;
-  const last = members.pop()!;
-  if (last !== c) {
-    members[c.slot] = last;
-    last.slot = c.slot;
-  }
+function addrsOf(nets: readonly string[]): string[] {
+  return nets.map((n) => n.slice(0, n.lastIndexOf('/')));
 }
 
 function sameStrings(a: readonly string[], b: readonly string[]): boolean {
@@ -228,7 +205,8 @@ function samePorts(a: readonly NamedPort[], b: readonly NamedPort[]): boolean {
 interface LocalEndpoint {
   readonly key: string;
   readonly input: EndpointInput;
-  readonly contributor: Contributor;
+  /** its id in the contributor table */
+  readonly contributor: number;
   /** non-staged policies whose selector matches the endpoint's effective labels */
   readonly policies: Set<PolicyEntry>;
 }
@@ -286,18 +264,19 @@ export class CalcGraph {
   // --- inputs, by resource key
   /**
    * The derived kind of every resource, by key; for endpoints and network sets the
-   * contributor itself (it knows its kind), so the one lookup per endpoint update
-   * finds both.
+   * contributor's id (the table knows its kind), so the one lookup per endpoint
+   * update finds both.
    */
-  private readonly derivedKind = new Map<string, string | Contributor>();
+  private readonly derivedKind = new Map<string, string | number>();
+  /** endpoints and network sets; an update keeps the contributor's id */
+  private readonly cs = new ContributorTable<LabelClass, LocalEndpoint>();
   /**
-   * Workload endpoints (Calico's), by name; endpoints of one name in several
-   * namespaces are chained through `nextWep`. They are not in derivedKind.
+   * Workload endpoints (Calico's), by name, as contributor ids; endpoints of one name
+   * in several namespaces are chained through `nextWep`. They are not in derivedKind.
    */
-  private readonly weps = new Map<string, Contributor>();
+  private readonly weps = new Map<string, number>();
   /** where setWep reads a remote endpoint (nothing of it is kept but what it copies out) */
   private readonly remoteScratch = newRemoteEndpoint();
-  private contributorCount = 0;
   private readonly userTiers = new Map<string, BackendTier>();
   private tiers: Map<string, BackendTier> = effectiveTiers([]);
   private readonly policies = new Map<string, PolicyEntry>();
@@ -392,13 +371,18 @@ export class CalcGraph {
   private set(key: string, res: ResourceLike): void {
     const d = deriveResource(res, this.hostname);
     const prev = this.derivedKind.get(key);
-    const prevKind = typeof prev === 'string' ? prev : prev?.kind;
+    const prevKind =
+      typeof prev === 'number'
+        ? this.cs.kind[prev] === ENDPOINT
+          ? 'endpoint'
+          : 'networkSet'
+        : prev;
     // The contributor this resource had, if it is still of the same kind.
-    let old = typeof prev === 'object' ? prev : undefined;
+    let old = typeof prev === 'number' ? prev : NONE;
     const kind = d.kind === 'remoteEndpoint' ? 'endpoint' : d.kind;
     if (prevKind !== undefined && prevKind !== kind) {
       this.remove(key);
-      old = undefined;
+      old = NONE;
     }
     switch (d.kind) {
       case 'tier':
@@ -425,7 +409,7 @@ export class CalcGraph {
         const { v4, nets } = packedNets(d.value.nets);
         this.derivedKind.set(
           key,
-          this.setContributor('networkSet', key, undefined, cls, v4, nets, old),
+          this.setContributor(NETWORK_SET, key, undefined, cls, v4, nets, old),
         );
         return;
       }
@@ -469,41 +453,44 @@ export class CalcGraph {
       this.removeWep(ns, name);
       return;
     }
-    const head = this.weps.get(name);
+    const cs = this.cs;
+    const head = this.weps.get(name) ?? NONE;
     let old = head;
-    while (old !== undefined && old.ns !== ns) old = old.nextWep;
-    let c: Contributor;
+    while (old !== NONE && cs.ns[old] !== ns) old = cs.nextWep[old]!;
     if (d?.kind === 'endpoint') {
-      c = this.setEndpoint(keyOfResource(res), d.value, old, name, ns);
-    } else {
-      c = this.setContributor('endpoint', name, ns, this.classOfRemote(r), r.v4, r.nets, old);
-      if (old?.local !== undefined) this.dropLocal(old.local);
-    }
-    // The new version takes the old one's place in the chain of its name.
-    c.nextWep = old !== undefined ? old.nextWep : head;
-    if (old === undefined || old === head) {
-      this.weps.set(name, c);
+      const c = this.setEndpoint(keyOfResource(res), d.value, old, name, ns);
+      if (old === NONE) this.fileWep(name, head, c);
       return;
     }
-    let p = head!;
-    while (p.nextWep !== old) p = p.nextWep!;
-    p.nextWep = c;
+    const local = old === NONE ? undefined : cs.local[old];
+    const c = this.setContributor(ENDPOINT, name, ns, this.classOfRemote(r), r.v4, r.nets, old);
+    if (local !== undefined) this.dropLocal(local);
+    if (old === NONE) this.fileWep(name, head, c);
+  }
+
+  /** A new workload endpoint: first in the chain of its name. */
+  private fileWep(name: string, head: number, c: number): void {
+    this.cs.nextWep[c] = head;
+    this.weps.set(name, c);
   }
 
   private removeWep(ns: string, name: string): void {
+    const cs = this.cs;
     const head = this.weps.get(name);
+    if (head === undefined) return;
     let c = head;
-    let prev: Contributor | undefined;
-    while (c !== undefined && c.ns !== ns) {
+    let prev = NONE;
+    while (c !== NONE && cs.ns[c] !== ns) {
       prev = c;
-      c = c.nextWep;
+      c = cs.nextWep[c]!;
     }
-    if (c === undefined) return;
-    if (prev !== undefined) prev.nextWep = c.nextWep;
-    else if (c.nextWep !== undefined) this.weps.set(name, c.nextWep);
+    if (c === NONE) return;
+    const next = cs.nextWep[c]!;
+    if (prev !== NONE) cs.nextWep[prev] = next;
+    else if (next !== NONE) this.weps.set(name, next);
     else this.weps.delete(name);
-    c.nextWep = undefined;
-    if (c.local !== undefined) this.dropLocal(c.local);
+    const local = cs.local[c];
+    if (local !== undefined) this.dropLocal(local);
     this.removeContributor(c);
   }
 
@@ -511,8 +498,9 @@ export class CalcGraph {
     const entry = this.derivedKind.get(key);
     if (entry === undefined) return;
     this.derivedKind.delete(key);
-    if (typeof entry !== 'string') {
-      if (entry.local !== undefined) this.dropLocal(entry.local);
+    if (typeof entry === 'number') {
+      const local = this.cs.local[entry];
+      if (local !== undefined) this.dropLocal(local);
       this.removeContributor(entry);
       return;
     }
@@ -599,7 +587,7 @@ export class CalcGraph {
     // lists: only endpoints that start or stop matching are re-rendered.
     const kept = old !== undefined && sameOrdering(old.backend, backend) ? old.matched : undefined;
     for (const ep of this.locals.values()) {
-      if (backend.selector.matches(ep.contributor.cls.labels)) {
+      if (backend.selector.matches(this.cs.cls[ep.contributor]!.labels)) {
         entry.matched.add(ep);
         ep.policies.add(entry);
         if (kept === undefined || !kept.has(ep)) this.dirtyEndpoints.add(ep.key);
@@ -770,19 +758,19 @@ export class CalcGraph {
     return names.map((n) => this.profiles.get(n)?.value);
   }
 
-  /** `name`, `ns`: as Contributor's */
+  /** `name`, `ns`: as ContributorTable's; `old`: the endpoint's id, or NONE */
   private setEndpoint(
     key: string,
     input: EndpointInput,
-    old: Contributor | undefined,
+    old: number,
     name: string,
     ns: string | undefined,
-  ): Contributor {
+  ): number {
     const b = input.backend;
     const { v4, nets } = packedNets(input.nets);
     const cls = this.classOf(b.labels, b.profiles, b.ports);
-    const c = this.setContributor('endpoint', name, ns, cls, v4, nets, old);
-    const oldLocal = old?.local;
+    const oldLocal = old === NONE ? undefined : this.cs.local[old];
+    const c = this.setContributor(ENDPOINT, name, ns, cls, v4, nets, old);
     if (b.node !== this.hostname) {
       if (oldLocal !== undefined) this.dropLocal(oldLocal);
       return c;
@@ -790,7 +778,7 @@ export class CalcGraph {
     const ep: LocalEndpoint = { key, input, contributor: c, policies: new Set() };
     for (const name of b.profiles) this.useProfile(name);
     this.locals.set(key, ep);
-    c.local = ep;
+    this.cs.local[c] = ep;
     const previous = oldLocal?.policies ?? new Set<PolicyEntry>();
     if (oldLocal !== undefined) for (const p of previous) p.matched.delete(oldLocal);
     this.rematch(ep, previous);
@@ -805,7 +793,7 @@ export class CalcGraph {
 
   private dropLocal(ep: LocalEndpoint): void {
     this.locals.delete(ep.key);
-    if (ep.contributor.local === ep) ep.contributor.local = undefined;
+    if (this.cs.local[ep.contributor] === ep) this.cs.local[ep.contributor] = undefined;
     const touched = [...ep.policies];
     for (const p of touched) p.matched.delete(ep);
     ep.policies.clear();
@@ -821,7 +809,7 @@ export class CalcGraph {
    * policies whose match changed are refreshed.
    */
   private rematch(ep: LocalEndpoint, previous: ReadonlySet<PolicyEntry>): void {
-    const labels = ep.contributor.cls.labels;
+    const labels = this.cs.cls[ep.contributor]!.labels;
     const candidates = new Set<PolicyEntry>();
     this.policyIndex.candidates(labels, candidates);
     ep.policies.clear();
@@ -947,47 +935,65 @@ export class CalcGraph {
     cls.uses.clear();
   }
 
-  /** The new version of a contributor; the caller files it where `old` was. */
+  /**
+   * The new version of a contributor, in the old one's id if it had one (so whatever
+   * files it by id keeps it), else in a new id that the caller files.
+   */
   private setContributor(
-    kind: Contributor['kind'],
+    kind: number,
     name: string,
     ns: string | undefined,
     cls: LabelClass,
     v4: number,
     nets: readonly string[],
-    /** the contributor the resource had (the caller has looked it up) */
-    old: Contributor | undefined,
-  ): Contributor {
-    const c: Contributor = {
-      kind,
-      name,
-      ns,
-      nextWep: undefined,
-      slot: cls.members.length,
-      cls,
-      v4,
-      nets,
-      local: undefined,
-    };
-    cls.members.push(c);
-    if (old === undefined) {
-      this.contributorCount++;
-      for (const use of cls.uses) this.contribute(use, c, 1);
+    /** the contributor's id (the caller has looked it up), or NONE */
+    old: number,
+  ): number {
+    const cs = this.cs;
+    if (old === NONE) {
+      const c = cs.add(kind, name, ns, cls, v4, nets);
+      cs.slot[c] = cls.members.length;
+      cls.members.push(c);
+      for (const use of cls.uses) this.contribute(use, cls, kind, v4, nets, 1);
       return c;
     }
-    leave(old);
+    const oldCls = cs.cls[old]!;
+    const oldV4 = cs.v4[old]!;
+    const oldNets = cs.nets[old]!;
+    cs.name[old] = name;
+    cs.ns[old] = ns;
+    cs.v4[old] = v4;
+    cs.nets[old] = nets;
+    if (oldCls !== cls) {
+      this.leave(old);
+      cs.cls[old] = cls;
+      cs.slot[old] = cls.members.length;
+      cls.members.push(old);
+    }
     // An update that keeps the addresses and ports only moves between the IP sets
     // of selectors that match one class and not the other.
     const sameData =
-      old.v4 === c.v4 && sameStrings(old.nets, c.nets) && samePorts(old.cls.ports, cls.ports);
-    for (const use of old.cls.uses) {
-      if (!sameData || !cls.uses.has(use)) this.contribute(use, old, -1);
+      oldV4 === v4 && sameStrings(oldNets, nets) && samePorts(oldCls.ports, cls.ports);
+    for (const use of oldCls.uses) {
+      if (!sameData || !cls.uses.has(use)) this.contribute(use, oldCls, kind, oldV4, oldNets, -1);
     }
     for (const use of cls.uses) {
-      if (!sameData || !old.cls.uses.has(use)) this.contribute(use, c, 1);
+      if (!sameData || !oldCls.uses.has(use)) this.contribute(use, cls, kind, v4, nets, 1);
     }
-    this.dropClassIfEmpty(old.cls);
-    return c;
+    this.dropClassIfEmpty(oldCls);
+    return old;
+  }
+
+  /** Takes a contributor out of its class's member list. */
+  private leave(c: number): void {
+    const cs = this.cs;
+    const members = cs.cls[c]!.members;
+    const last = members.pop()!;
+    if (last !== c) {
+      const slot = cs.slot[c]!;
+      members[slot] = last;
+      cs.slot[last] = slot;
+    }
   }
 
   private unindexProfileUser(name: string, c: LabelClass): void {
@@ -998,11 +1004,14 @@ export class CalcGraph {
   }
 
   /** The resource is gone (its derivedKind entry already removed). */
-  private removeContributor(old: Contributor): void {
-    this.contributorCount--;
-    leave(old);
-    for (const use of old.cls.uses) this.contribute(use, old, -1);
-    this.dropClassIfEmpty(old.cls);
+  private removeContributor(old: number): void {
+    const cs = this.cs;
+    const cls = cs.cls[old]!;
+    this.leave(old);
+    for (const use of cls.uses)
+      this.contribute(use, cls, cs.kind[old]!, cs.v4[old]!, cs.nets[old]!, -1);
+    cs.delete(old);
+    this.dropClassIfEmpty(cls);
   }
 
   /** An inherited profile's labels changed: recompute the class's effective labels. */
@@ -1016,16 +1025,19 @@ export class CalcGraph {
     for (const use of before) use.classes.delete(cls);
     cls.uses = new Set();
     this.matchUses(cls, cls.uses);
+    const cs = this.cs;
     for (const use of before) {
       if (cls.uses.has(use)) continue;
-      for (const m of cls.members) this.contribute(use, m, -1);
+      for (const m of cls.members)
+        this.contribute(use, cls, cs.kind[m]!, cs.v4[m]!, cs.nets[m]!, -1);
     }
     for (const use of cls.uses) {
       if (before.has(use)) continue;
-      for (const m of cls.members) this.contribute(use, m, 1);
+      for (const m of cls.members)
+        this.contribute(use, cls, cs.kind[m]!, cs.v4[m]!, cs.nets[m]!, 1);
     }
     for (const m of cls.members) {
-      const local = m.local;
+      const local = cs.local[m];
       if (local === undefined) continue;
       const previous = new Set(local.policies);
       for (const p of previous) p.matched.delete(local);
@@ -1033,10 +1045,18 @@ export class CalcGraph {
     }
   }
 
-  private contribute(use: SelectorUse, c: Contributor, sign: 1 | -1): void {
-    if (use.plain !== undefined) plainMembers(use.plain, c, sign);
-    if (c.cls.ports.length === 0 || use.namedPorts.size === 0) return;
-    for (const np of use.namedPorts.values()) portMembers(np, c, sign);
+  /** One contributor's members of a selector's sets, given its columns' values. */
+  private contribute(
+    use: SelectorUse,
+    cls: LabelClass,
+    kind: number,
+    v4: number,
+    nets: readonly string[],
+    sign: 1 | -1,
+  ): void {
+    if (use.plain !== undefined) plainMembers(use.plain, v4, nets, sign);
+    if (cls.ports.length === 0 || use.namedPorts.size === 0) return;
+    for (const np of use.namedPorts.values()) portMembers(np, kind, cls.ports, v4, nets, sign);
   }
 
   // ================================================================ IP sets
@@ -1076,8 +1096,9 @@ export class CalcGraph {
       if (use.plainRefs++ > 0) return;
       const data = this.newIpSet(ref.id, 'net');
       use.plain = data;
+      const cs = this.cs;
       for (const cls of use.classes) {
-        for (const c of cls.members) plainMembers(data, c, 1);
+        for (const c of cls.members) plainMembers(data, cs.v4[c]!, cs.nets[c]!, 1);
       }
       return;
     }
@@ -1088,9 +1109,11 @@ export class CalcGraph {
     }
     const np: NamedPortSet = { ref, refs: 1, data: this.newIpSet(ref.id, 'ip-port') };
     use.namedPorts.set(ref.id, np);
+    const cs = this.cs;
     for (const cls of use.classes) {
       if (cls.ports.length === 0) continue;
-      for (const c of cls.members) portMembers(np, c, 1);
+      for (const c of cls.members)
+        portMembers(np, cs.kind[c]!, cls.ports, cs.v4[c]!, cs.nets[c]!, 1);
     }
   }
 
@@ -1365,7 +1388,7 @@ export class CalcGraph {
       }
       const s = localEndpointState(
         ep.input,
-        ep.contributor.cls.labels,
+        this.cs.cls[ep.contributor]!.labels,
         [...ep.policies].map((p) => p.backend),
         this.tiers,
       );
@@ -1462,7 +1485,7 @@ export class CalcGraph {
   /** Sizes of the main structures, for metrics and for checking memory is returned. */
   stats(): Record<string, number> {
     return {
-      contributors: this.contributorCount,
+      contributors: this.cs.size,
       labelClasses: this.classCount,
       localEndpoints: this.locals.size,
       policies: this.policies.size,

@@ -1,0 +1,111 @@
+// The graph's contributors (anything a rule selector can select: an endpoint or a
+// network set) as a table of columns indexed by a small integer id rather than one
+// object each. A cluster has up to millions of them, nearly all remote endpoints
+// that never change after the sync: as objects they were that many young survivors
+// for the scavenger to copy and that many old objects for the marker to trace,
+// while here they add a few array slots, and the maps that find them hold numbers.
+// Ids of removed contributors are reused (last freed, first reused).
+
+const NO_NETS: readonly string[] = [];
+
+/** Contributor kinds (the `kind` column). */
+export const ENDPOINT = 0;
+export const NETWORK_SET = 1;
+
+/** No contributor (the end of a `nextWep` chain). */
+export const NONE = -1;
+
+export class ContributorTable<Cls, Local> {
+  /** ENDPOINT or NETWORK_SET */
+  kind = new Uint8Array(1024);
+  /**
+   * The only address, as a number, when the contributor has exactly one and it is an
+   * IPv4 host (then `nets` is empty); else -1. An IP set packs it without making its
+   * text (packed-members.ts).
+   */
+  v4 = new Float64Array(1024);
+  /** the index in its class's member list */
+  slot = new Int32Array(1024);
+  /** the next workload endpoint of the same name, in another namespace; else NONE */
+  nextWep = new Int32Array(1024);
+  /** a workload endpoint's name; else the resource key */
+  readonly name: string[] = [];
+  /** a workload endpoint's namespace; else undefined */
+  readonly ns: (string | undefined)[] = [];
+  /** the label class (undefined while the id is free) */
+  readonly cls: (Cls | undefined)[] = [];
+  /** host CIDRs of an endpoint but `v4`, a network set's CIDRs */
+  readonly nets: (readonly string[])[] = [];
+  /** the local endpoint's state, for an endpoint of this host */
+  readonly local: (Local | undefined)[] = [];
+  private readonly freeIds: number[] = [];
+  private live = 0;
+
+  /** Contributors in the table. */
+  get size(): number {
+    return this.live;
+  }
+
+  add(
+    kind: number,
+    name: string,
+    ns: string | undefined,
+    cls: Cls,
+    v4: number,
+    nets: readonly string[],
+  ): number {
+    this.live++;
+    const id = this.freeIds.pop() ?? this.name.length;
+    if (id === this.name.length) {
+      if (id === this.kind.length) this.grow();
+      this.name.push(name);
+      this.ns.push(ns);
+      this.cls.push(cls);
+      this.nets.push(nets);
+      this.local.push(undefined);
+    } else {
+      this.name[id] = name;
+      this.ns[id] = ns;
+      this.cls[id] = cls;
+      this.nets[id] = nets;
+      this.local[id] = undefined;
+    }
+    this.kind[id] = kind;
+    this.v4[id] = v4;
+    this.slot[id] = 0;
+    this.nextWep[id] = NONE;
+    return id;
+  }
+
+  /** Frees the id, dropping what its columns referred to. */
+  delete(id: number): void {
+    if (this.cls[id] === undefined) throw new RangeError(`contributor ${id} is not in the table`);
+    this.live--;
+    this.name[id] = '';
+    this.ns[id] = undefined;
+    this.cls[id] = undefined;
+    this.nets[id] = NO_NETS;
+    this.local[id] = undefined;
+    this.freeIds.push(id);
+  }
+
+  has(id: number): boolean {
+    return id >= 0 && id < this.name.length && this.cls[id] !== undefined;
+  }
+
+  private grow(): void {
+    const n = this.kind.length * 2;
+    const kind = new Uint8Array(n);
+    kind.set(this.kind);
+    this.kind = kind;
+    const v4 = new Float64Array(n);
+    v4.set(this.v4);
+    this.v4 = v4;
+    const slot = new Int32Array(n);
+    slot.set(this.slot);
+    this.slot = slot;
+    const nextWep = new Int32Array(n);
+    nextWep.set(this.nextWep);
+    this.nextWep = nextWep;
+  }
+}
