@@ -8,7 +8,6 @@ import { ContributorTable, ENDPOINT, NETWORK_SET, NONE } from './contributors.js
 
 type Row = {
   kind: number;
-  name: string;
   ns: string | undefined;
   cls: { c: number };
   v4: number;
@@ -20,7 +19,6 @@ type Row = {
 
 const arbRow = fc.record({
   kind: fc.constantFrom(ENDPOINT, NETWORK_SET),
-  name: fc.string({ maxLength: 3 }),
   ns: fc.option(fc.constantFrom('a', 'b'), { nil: undefined }),
   cls: fc.nat(3).map((c) => ({ c })),
   v4: fc.constantFrom(-1, 0, 0x0a000001, 0xffffffff),
@@ -52,12 +50,11 @@ const arbOp: fc.Arbitrary<Op> = fc.oneof(
 function read(t: ContributorTable<{ c: number }, string>, id: number): Row {
   return {
     kind: t.kind[id]!,
-    name: t.name[id]!,
     ns: t.ns[id],
     cls: t.cls[id]!,
     v4: t.v4[id]!,
     nets: t.nets[id]!,
-    local: t.local[id],
+    local: t.local.get(id),
     slot: t.slot[id]!,
     nextWep: t.nextWep[id]!,
   };
@@ -65,12 +62,12 @@ function read(t: ContributorTable<{ c: number }, string>, id: number): Row {
 
 function write(t: ContributorTable<{ c: number }, string>, id: number, r: Row): void {
   t.kind[id] = r.kind;
-  t.name[id] = r.name;
   t.ns[id] = r.ns;
   t.cls[id] = r.cls;
   t.v4[id] = r.v4;
   t.nets[id] = r.nets;
-  t.local[id] = r.local;
+  if (r.local === undefined) t.local.delete(id);
+  else t.local.set(id, r.local);
   t.slot[id] = r.slot;
   t.nextWep[id] = r.nextWep;
 }
@@ -84,15 +81,8 @@ test('contributor table: live ids keep what was written, freed ids are reused', 
       for (const o of ops) {
         if (o.op === 'add') {
           for (let i = 0; i < o.times; i++) {
-            const free = t.name.length - model.size;
-            const id: number = t.add(
-              o.row.kind,
-              o.row.name,
-              o.row.ns,
-              o.row.cls,
-              o.row.v4,
-              o.row.nets,
-            );
+            const free = t.cls.length - model.size;
+            const id: number = t.add(o.row.kind, o.row.ns, o.row.cls, o.row.v4, o.row.nets);
             assert.ok(!model.has(id), `id ${id} handed out twice`);
             if (free === 0) assert.equal(id, maxId + 1, 'a new id only when none is free');
             else assert.ok(id <= maxId, 'a freed id is reused before a new one');

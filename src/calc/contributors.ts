@@ -4,7 +4,8 @@
 // that never change after the sync: as objects they were that many young survivors
 // for the scavenger to copy and that many old objects for the marker to trace,
 // while here they add a few array slots, and the maps that find them hold numbers.
-// Ids of removed contributors are reused (last freed, first reused).
+// Ids of removed contributors are reused (last freed, first reused). A contributor's
+// name is not kept: the maps that find it hold it as their key.
 
 const NO_NETS: readonly string[] = [];
 
@@ -28,16 +29,14 @@ export class ContributorTable<Cls, Local> {
   slot = new Int32Array(1024);
   /** the next workload endpoint of the same name, in another namespace; else NONE */
   nextWep = new Int32Array(1024);
-  /** a workload endpoint's name; else the resource key */
-  readonly name: string[] = [];
   /** a workload endpoint's namespace; else undefined */
   readonly ns: (string | undefined)[] = [];
   /** the label class (undefined while the id is free) */
   readonly cls: (Cls | undefined)[] = [];
   /** host CIDRs of an endpoint but `v4`, a network set's CIDRs */
   readonly nets: (readonly string[])[] = [];
-  /** the local endpoint's state, for an endpoint of this host */
-  readonly local: (Local | undefined)[] = [];
+  /** the local endpoint's state of an endpoint of this host (a few among many, so by id) */
+  readonly local = new Map<number, Local>();
   private readonly freeIds: number[] = [];
   private live = 0;
 
@@ -46,29 +45,18 @@ export class ContributorTable<Cls, Local> {
     return this.live;
   }
 
-  add(
-    kind: number,
-    name: string,
-    ns: string | undefined,
-    cls: Cls,
-    v4: number,
-    nets: readonly string[],
-  ): number {
+  add(kind: number, ns: string | undefined, cls: Cls, v4: number, nets: readonly string[]): number {
     this.live++;
-    const id = this.freeIds.pop() ?? this.name.length;
-    if (id === this.name.length) {
+    const id = this.freeIds.pop() ?? this.cls.length;
+    if (id === this.cls.length) {
       if (id === this.kind.length) this.grow();
-      this.name.push(name);
       this.ns.push(ns);
       this.cls.push(cls);
       this.nets.push(nets);
-      this.local.push(undefined);
     } else {
-      this.name[id] = name;
       this.ns[id] = ns;
       this.cls[id] = cls;
       this.nets[id] = nets;
-      this.local[id] = undefined;
     }
     this.kind[id] = kind;
     this.v4[id] = v4;
@@ -81,16 +69,15 @@ export class ContributorTable<Cls, Local> {
   delete(id: number): void {
     if (this.cls[id] === undefined) throw new RangeError(`contributor ${id} is not in the table`);
     this.live--;
-    this.name[id] = '';
     this.ns[id] = undefined;
     this.cls[id] = undefined;
     this.nets[id] = NO_NETS;
-    this.local[id] = undefined;
+    this.local.delete(id);
     this.freeIds.push(id);
   }
 
   has(id: number): boolean {
-    return id >= 0 && id < this.name.length && this.cls[id] !== undefined;
+    return id >= 0 && id < this.cls.length && this.cls[id] !== undefined;
   }
 
   private grow(): void {

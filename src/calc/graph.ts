@@ -396,7 +396,7 @@ export class CalcGraph {
         this.setProfile(key, d.value);
         break;
       case 'endpoint': {
-        const c = this.setEndpoint(key, d.value, old, key, undefined);
+        const c = this.setEndpoint(key, d.value, old, undefined);
         this.derivedKind.set(key, c);
         return;
       }
@@ -407,10 +407,7 @@ export class CalcGraph {
         const b = d.value.backend;
         const cls = this.classOf(b.labels, networkSetProfiles(b.kind, b.namespace), []);
         const { v4, nets } = packedNets(d.value.nets);
-        this.derivedKind.set(
-          key,
-          this.setContributor(NETWORK_SET, key, undefined, cls, v4, nets, old),
-        );
+        this.derivedKind.set(key, this.setContributor(NETWORK_SET, undefined, cls, v4, nets, old));
         return;
       }
       case 'pool':
@@ -458,12 +455,12 @@ export class CalcGraph {
     let old = head;
     while (old !== NONE && cs.ns[old] !== ns) old = cs.nextWep[old]!;
     if (d?.kind === 'endpoint') {
-      const c = this.setEndpoint(keyOfResource(res), d.value, old, name, ns);
+      const c = this.setEndpoint(keyOfResource(res), d.value, old, ns);
       if (old === NONE) this.fileWep(name, head, c);
       return;
     }
-    const local = old === NONE ? undefined : cs.local[old];
-    const c = this.setContributor(ENDPOINT, name, ns, this.classOfRemote(r), r.v4, r.nets, old);
+    const local = old === NONE ? undefined : cs.local.get(old);
+    const c = this.setContributor(ENDPOINT, ns, this.classOfRemote(r), r.v4, r.nets, old);
     if (local !== undefined) this.dropLocal(local);
     if (old === NONE) this.fileWep(name, head, c);
   }
@@ -489,7 +486,7 @@ export class CalcGraph {
     if (prev !== NONE) cs.nextWep[prev] = next;
     else if (next !== NONE) this.weps.set(name, next);
     else this.weps.delete(name);
-    const local = cs.local[c];
+    const local = cs.local.get(c);
     if (local !== undefined) this.dropLocal(local);
     this.removeContributor(c);
   }
@@ -499,7 +496,7 @@ export class CalcGraph {
     if (entry === undefined) return;
     this.derivedKind.delete(key);
     if (typeof entry === 'number') {
-      const local = this.cs.local[entry];
+      const local = this.cs.local.get(entry);
       if (local !== undefined) this.dropLocal(local);
       this.removeContributor(entry);
       return;
@@ -758,19 +755,18 @@ export class CalcGraph {
     return names.map((n) => this.profiles.get(n)?.value);
   }
 
-  /** `name`, `ns`: as ContributorTable's; `old`: the endpoint's id, or NONE */
+  /** `ns`: as ContributorTable's; `old`: the endpoint's id, or NONE */
   private setEndpoint(
     key: string,
     input: EndpointInput,
     old: number,
-    name: string,
     ns: string | undefined,
   ): number {
     const b = input.backend;
     const { v4, nets } = packedNets(input.nets);
     const cls = this.classOf(b.labels, b.profiles, b.ports);
-    const oldLocal = old === NONE ? undefined : this.cs.local[old];
-    const c = this.setContributor(ENDPOINT, name, ns, cls, v4, nets, old);
+    const oldLocal = old === NONE ? undefined : this.cs.local.get(old);
+    const c = this.setContributor(ENDPOINT, ns, cls, v4, nets, old);
     if (b.node !== this.hostname) {
       if (oldLocal !== undefined) this.dropLocal(oldLocal);
       return c;
@@ -778,7 +774,7 @@ export class CalcGraph {
     const ep: LocalEndpoint = { key, input, contributor: c, policies: new Set() };
     for (const name of b.profiles) this.useProfile(name);
     this.locals.set(key, ep);
-    this.cs.local[c] = ep;
+    this.cs.local.set(c, ep);
     const previous = oldLocal?.policies ?? new Set<PolicyEntry>();
     if (oldLocal !== undefined) for (const p of previous) p.matched.delete(oldLocal);
     this.rematch(ep, previous);
@@ -793,7 +789,7 @@ export class CalcGraph {
 
   private dropLocal(ep: LocalEndpoint): void {
     this.locals.delete(ep.key);
-    if (this.cs.local[ep.contributor] === ep) this.cs.local[ep.contributor] = undefined;
+    if (this.cs.local.get(ep.contributor) === ep) this.cs.local.delete(ep.contributor);
     const touched = [...ep.policies];
     for (const p of touched) p.matched.delete(ep);
     ep.policies.clear();
@@ -941,7 +937,6 @@ export class CalcGraph {
    */
   private setContributor(
     kind: number,
-    name: string,
     ns: string | undefined,
     cls: LabelClass,
     v4: number,
@@ -951,7 +946,7 @@ export class CalcGraph {
   ): number {
     const cs = this.cs;
     if (old === NONE) {
-      const c = cs.add(kind, name, ns, cls, v4, nets);
+      const c = cs.add(kind, ns, cls, v4, nets);
       cs.slot[c] = cls.members.length;
       cls.members.push(c);
       for (const use of cls.uses) this.contribute(use, cls, kind, v4, nets, 1);
@@ -960,7 +955,6 @@ export class CalcGraph {
     const oldCls = cs.cls[old]!;
     const oldV4 = cs.v4[old]!;
     const oldNets = cs.nets[old]!;
-    cs.name[old] = name;
     cs.ns[old] = ns;
     cs.v4[old] = v4;
     cs.nets[old] = nets;
@@ -1037,7 +1031,7 @@ export class CalcGraph {
         this.contribute(use, cls, cs.kind[m]!, cs.v4[m]!, cs.nets[m]!, 1);
     }
     for (const m of cls.members) {
-      const local = cs.local[m];
+      const local = cs.local.get(m);
       if (local === undefined) continue;
       const previous = new Set(local.policies);
       for (const p of previous) p.matched.delete(local);
