@@ -57,7 +57,7 @@ test('a rule renders per family; other-family CIDRs drop the rule for that famil
   assert.equal(out.length, 1);
   assert.match(
     out[0]!,
-    /^meta nfproto ipv4 meta l4proto 6 ip saddr 10\.0\.0\.0\/8 th dport 80 counter meta mark set meta mark \| 0x00010000 return comment "cali:/,
+    /^meta nfproto ipv4 meta l4proto 6 th dport 80 ip saddr 10\.0\.0\.0\/8 counter meta mark set meta mark \| 0x00010000 return comment "cali:/,
   );
   // v4-only notNets: the rule does not exist for v6 at all (Felix drops it per family)
   const neg = renderRule(rule('deny', { src: { notNets: ['10.0.0.0/8'] } }), ctx());

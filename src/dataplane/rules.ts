@@ -158,7 +158,14 @@ function renderForFamily(rule: RuleProgram, f: 4 | 6 | undefined, ctx: RuleConte
   const action = actionText(rule, ctx);
   const desc = `${ctx.ownerId} ${rule.id}`;
   if (src.alts.length <= 1 && dst.alts.length <= 1) {
-    const body = [...common, ...src.alts, ...dst.alts, action].join(' ');
+    // Port comparisons before address and set matches: a new connection walks every
+    // rule of every policy on its endpoints until one matches, and most rules fail on
+    // the port; a set lookup skipped per rule was measurable in connections per second.
+    const isPort = (m: string) => m.startsWith('th ');
+    const all = [...src.matches, ...dst.matches, ...src.alts, ...dst.alts];
+    const body = [...head, ...all.filter(isPort), ...all.filter((m) => !isPort(m)), action].join(
+      ' ',
+    );
     return [withComment(body, desc)];
   }
   // OR over (ports | named-port sets): accumulate into scratch marks, then act once,
