@@ -262,6 +262,26 @@ type Output<S> = S extends Schema<infer O> ? O : never;
 
 export type { Output as infer, Output as output };
 
+/** zod's too_big / too_small issue for a bound that `input` broke. */
+function boundIssue(
+  kind: 'min' | 'max',
+  origin: 'string' | 'array' | 'number',
+  bound: number,
+  input: unknown,
+): Issue {
+  return kind === 'max'
+    ? { code: 'too_big', origin, maximum: bound, inclusive: true, input, path: [], continue: true }
+    : {
+        code: 'too_small',
+        origin,
+        minimum: bound,
+        inclusive: true,
+        input,
+        path: [],
+        continue: true,
+      };
+}
+
 function lengthCheck(kind: 'min' | 'max', bound: number, origin: 'string' | 'array'): Check {
   const run = (p: Payload) => {
     const v = p.value as string | unknown[];
@@ -273,27 +293,7 @@ function lengthCheck(kind: 'min' | 'max', bound: number, origin: 'string' | 'arr
         : units;
     if (kind === 'max' ? length <= bound : length >= bound) return;
     const found = typeof v === 'string' ? 'string' : Array.isArray(v) ? 'array' : origin;
-    p.issues.push(
-      kind === 'max'
-        ? {
-            code: 'too_big',
-            origin: found,
-            maximum: bound,
-            inclusive: true,
-            input: v,
-            path: [],
-            continue: true,
-          }
-        : {
-            code: 'too_small',
-            origin: found,
-            minimum: bound,
-            inclusive: true,
-            input: v,
-            path: [],
-            continue: true,
-          },
-    );
+    p.issues.push(boundIssue(kind, found, bound, v));
   };
   return kind === 'max'
     ? { run, lengthCheck: true, max: bound }
@@ -353,27 +353,7 @@ function boundCheck(kind: 'min' | 'max', bound: number): Check {
   const run = (p: Payload) => {
     const v = p.value as number;
     if (kind === 'min' ? v >= bound : v <= bound) return;
-    p.issues.push(
-      kind === 'max'
-        ? {
-            code: 'too_big',
-            origin: 'number',
-            maximum: bound,
-            inclusive: true,
-            input: v,
-            path: [],
-            continue: true,
-          }
-        : {
-            code: 'too_small',
-            origin: 'number',
-            minimum: bound,
-            inclusive: true,
-            input: v,
-            path: [],
-            continue: true,
-          },
-    );
+    p.issues.push(boundIssue(kind, 'number', bound, v));
   };
   return kind === 'min' ? { run, min: bound } : { run, max: bound };
 }
@@ -389,24 +369,8 @@ const SAFE_INT_CHECK: Check = {
     if (!Number.isSafeInteger(v))
       p.issues.push(
         v > 0
-          ? {
-              code: 'too_big',
-              origin: 'number',
-              maximum: Number.MAX_SAFE_INTEGER,
-              inclusive: true,
-              input: v,
-              path: [],
-              continue: true,
-            }
-          : {
-              code: 'too_small',
-              origin: 'number',
-              minimum: Number.MIN_SAFE_INTEGER,
-              inclusive: true,
-              input: v,
-              path: [],
-              continue: true,
-            },
+          ? boundIssue('max', 'number', Number.MAX_SAFE_INTEGER, v)
+          : boundIssue('min', 'number', Number.MIN_SAFE_INTEGER, v),
       );
   },
 };
