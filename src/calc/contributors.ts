@@ -82,17 +82,16 @@ export class ContributorTable<Cls, Local> {
 
   private grow(): void {
     const n = this.kind.length * 2;
-    const kind = new Uint8Array(n);
-    kind.set(this.kind);
-    this.kind = kind;
-    const v4 = new Float64Array(n);
-    v4.set(this.v4);
-    this.v4 = v4;
-    const slot = new Int32Array(n);
-    slot.set(this.slot);
-    this.slot = slot;
-    const nextWep = new Int32Array(n);
-    nextWep.set(this.nextWep);
-    this.nextWep = nextWep;
+    this.kind = grown(this.kind, n);
+    this.v4 = grown(this.v4, n);
+    this.slot = grown(this.slot, n);
+    this.nextWep = grown(this.nextWep, n);
   }
+}
+
+/** A copy of `a` with room for `n` entries. */
+function grown<A extends Uint8Array | Int32Array | Float64Array>(a: A, n: number): A {
+  const b = new (a.constructor as new (length: number) => A)(n);
+  b.set(a);
+  return b;
 }

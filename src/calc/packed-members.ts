@@ -9,26 +9,15 @@
 // `protocol << 16 | port` in an `ip-port` set (`a.b.c.d,tcp:8080`). Only members
 // whose text is exactly what `formatMember` gives are packed (see `packMember`), so
 // one member has one representation.
+import { formatIpv4, scanIpv4 } from '../net/index.js';
 import type { IpSetType } from './desired-state.js';
 import { protocolToken } from './rules.js';
 
-/** Decimal octet strings, so an address is formatted without number formatting. */
+/** Decimal octet strings, for member text built from per-set prefixes. */
 const OCTETS: readonly string[] = Array.from({ length: 256 }, (_, i) => String(i));
 
 /** Protocols a named port may carry (policy's PORT_PROTOCOLS), by token. */
 const PROTOCOL_OF_TOKEN: Readonly<Record<string, number>> = { tcp: 6, udp: 17, sctp: 132 };
-
-export function formatV4(ip: number): string {
-  return [
-    OCTETS[ip >>> 24],
-    '.',
-    OCTETS[(ip >>> 16) & 255],
-    '.',
-    OCTETS[(ip >>> 8) & 255],
-    '.',
-    OCTETS[ip & 255],
-  ].join('');
-}
 
 /** `protocol << 16 | port`: the tag of an ip-port member. */
 export function portTag(protocol: number, port: number): number {
@@ -37,7 +26,7 @@ export function portTag(protocol: number, port: number): number {
 
 /** The member's text, as the dataplane receives it (desired-state.ts, IpSetMember). */
 export function formatMember(type: IpSetType, ip: number, tag: number): string {
-  return formatV4(ip) + memberSuffix(type, tag);
+  return formatIpv4(ip) + memberSuffix(type, tag);
 }
 
 /** What follows the address in a member's text. */
@@ -78,33 +67,6 @@ export class MemberFormatter {
   }
 }
 
-/**
- * `a.b.c.d` in canonical form (no leading zeros, octets up to 255) from `start` up to
- * `end` -> the address as an unsigned 32-bit number, else -1.
- */
-export function parseCanonicalV4(text: string, start: number, end: number): number {
-  let i = start;
-  let ip = 0;
-  for (let part = 0; part < 4; part++) {
-    const from = i;
-    let v = 0;
-    while (i < end) {
-      const ch = text.charCodeAt(i);
-      if (ch < 48 || ch > 57) break;
-      v = v * 10 + (ch - 48);
-      i++;
-    }
-    const len = i - from;
-    if (len === 0 || len > 3 || v > 255 || (len > 1 && text.charCodeAt(from) === 48)) return -1;
-    ip = ip * 256 + v;
-    if (part < 3) {
-      if (i >= end || text.charCodeAt(i) !== 46) return -1;
-      i++;
-    }
-  }
-  return i === end ? ip : -1;
-}
-
 /** A canonical IPv4 host CIDR (`a.b.c.d/32`) -> its address, else -1. */
 export function parseV4Host(net: string): number {
   const n = net.length;
@@ -116,7 +78,7 @@ export function parseV4Host(net: string): number {
   ) {
     return -1;
   }
-  return parseCanonicalV4(net, 0, n - 3);
+  return scanIpv4(net, 0, n - 3);
 }
 
 /**
@@ -130,7 +92,7 @@ export function packMember(type: IpSetType, m: string): [number, number] | undef
   }
   const comma = m.indexOf(',');
   if (comma < 0) return undefined;
-  const ip = parseCanonicalV4(m, 0, comma);
+  const ip = scanIpv4(m, 0, comma);
   if (ip < 0) return undefined;
   const colon = m.indexOf(':', comma);
   if (colon < 0) return undefined;

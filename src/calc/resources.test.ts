@@ -3,13 +3,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import { formatIpv4 } from '../net/index.js';
 import type { ResourceLike } from '../policy/index.js';
 import { classHash, sameViewLabels, sameViewProfiles } from './class-key.js';
 import { applyDesiredStateUpdate, type DesiredState, emptyDesiredState } from './desired-state.js';
 import { sameLabels } from './endpoints.js';
 import { CalcGraph } from './graph.js';
 import { computeFromScratch } from './oracle.js';
-import { formatV4 } from './packed-members.js';
+
 import {
   deriveResource,
   keyOfResource,
@@ -128,7 +129,7 @@ const arbEndpoint: fc.Arbitrary<ResourceLike> = fc
 
 /** A remote endpoint's host CIDRs, its packed lone IPv4 address written out. */
 function netsOf(r: RemoteEndpointInput): readonly string[] {
-  return r.v4 >= 0 ? [`${formatV4(r.v4)}/32`] : r.nets;
+  return r.v4 >= 0 ? [`${formatIpv4(r.v4)}/32`] : r.nets;
 }
 
 test('remote endpoints: the reduced conversion agrees with the full one', () => {

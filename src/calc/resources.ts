@@ -7,9 +7,11 @@ import {
   type Cidr,
   formatCidr,
   formatIp,
+  formatIpv4,
   parseCidr,
   parseCidrOrIp,
   parseIp,
+  scanIpv4,
 } from '../net/index.js';
 import {
   type BackendEndpoint,
@@ -40,7 +42,6 @@ import {
   workloadLabelsAndProfiles,
 } from '../policy/index.js';
 import { setViewHash } from './class-key.js';
-import { formatV4, parseCanonicalV4 } from './packed-members.js';
 
 /** One change from the datastore (a put of the full resource, or a delete by identity). */
 export type ResourceUpdate =
@@ -274,7 +275,7 @@ function canonicalV4Host(text: string): number {
     if (text.charCodeAt(n - 2) !== 51 || text.charCodeAt(n - 1) !== 50) return -1;
     end = n - 3;
   }
-  return parseCanonicalV4(text, 0, end);
+  return scanIpv4(text, 0, end);
 }
 
 /** policy's singleAddresses, formatted as host CIDRs. */
@@ -287,7 +288,7 @@ function hostNets(list: readonly string[] | undefined): string[] {
     const text = l[i] as unknown;
     const ip = typeof text === 'string' ? canonicalV4Host(text) : -1;
     if (ip >= 0) {
-      out[i] = [formatV4(ip), '/32'].join('');
+      out[i] = [formatIpv4(ip), '/32'].join('');
       continue;
     }
     const cidr = parseCidrOrIp(text as string, { strict: false });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import fc from 'fast-check';
 import {
   compareIp,
   formatIp,
@@ -11,6 +12,7 @@ import {
   makeIp,
   parseIp,
   parseIpv4,
+  scanIpv4,
   tryParseIp,
 } from './index.js';
 
@@ -177,4 +179,30 @@ test('huge input gives a short message but keeps the full input', () => {
     },
   );
   assert.equal(isValidIp(`${'1:'.repeat(50_000)}1`), false);
+});
+
+test('scanIpv4 accepts exactly what parseIpv4 accepts, with the same value, inside any span', () => {
+  const octet = fc.oneof(
+    fc.integer({ min: 0, max: 300 }).map(String),
+    fc.constantFrom('00', '01', '0x1', '', ' 1'),
+  );
+  const text = fc.oneof(
+    fc.ipV4().map(String),
+    fc.tuple(octet, octet, octet, octet).map((o) => o.join('.')),
+    fc.string({ maxLength: 18 }),
+  );
+  fc.assert(
+    fc.property(text, fc.string({ maxLength: 3 }), fc.string({ maxLength: 3 }), (t, pre, post) => {
+      let expected = -1;
+      try {
+        expected = parseIpv4(t);
+      } catch {
+        // rejected
+      }
+      const got = scanIpv4(pre + t + post, pre.length, pre.length + t.length);
+      assert.equal(got, expected, t);
+      if (got >= 0) assert.equal(formatIpv4(got), t);
+    }),
+    { numRuns: 3000 },
+  );
 });

@@ -292,8 +292,52 @@ export function ipv4ToNumber(ip: IpAddress): number {
   return Number(ip.value);
 }
 
+/** Decimal octet strings, so an address is formatted without number formatting. */
+const OCTETS: readonly string[] = Array.from({ length: 256 }, (_, i) => String(i));
+
+/**
+ * Dotted-quad text of a uint32. Built with `join`: the result is one flat string, where a
+ * template literal can leave a tree of pieces that V8 keeps alive (the calculation graph
+ * holds a million of these).
+ */
 export function formatIpv4(n: number): string {
-  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+  return [
+    OCTETS[n >>> 24],
+    '.',
+    OCTETS[(n >>> 16) & 255],
+    '.',
+    OCTETS[(n >>> 8) & 255],
+    '.',
+    OCTETS[n & 255],
+  ].join('');
+}
+
+/**
+ * Hot-path, no-throw form of the strict dotted quad (what parseIpv4 accepts), on
+ * `text[start, end)`: the address as an unsigned 32-bit number, else -1. No message is
+ * built, so callers probing text that is usually not an IPv4 address pay nothing.
+ */
+export function scanIpv4(text: string, start: number, end: number): number {
+  let i = start;
+  let ip = 0;
+  for (let part = 0; part < 4; part++) {
+    const from = i;
+    let v = 0;
+    while (i < end) {
+      const ch = text.charCodeAt(i);
+      if (ch < 48 || ch > 57) break;
+      v = v * 10 + (ch - 48);
+      i++;
+    }
+    const len = i - from;
+    if (len === 0 || len > 3 || v > 255 || (len > 1 && text.charCodeAt(from) === 48)) return -1;
+    ip = ip * 256 + v;
+    if (part < 3) {
+      if (i >= end || text.charCodeAt(i) !== 46) return -1;
+      i++;
+    }
+  }
+  return i === end ? ip : -1;
 }
 
 const words = new Uint32Array(4);

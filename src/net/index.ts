@@ -17,6 +17,7 @@ export {
   makeIp,
   parseIp,
   parseIpv4,
+  scanIpv4,
   tryParseIp,
 } from './address.js';
 export {
