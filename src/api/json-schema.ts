@@ -25,7 +25,7 @@ export function schemaFileName(info: KindInfo): string {
 }
 
 export function kindJsonSchema(info: KindInfo): Record<string, unknown> {
-  const body = z.toJSONSchema(info.schema, { target: 'openapi-3.0', unrepresentable: 'any' });
+  const body = z.toJSONSchema(info.schema);
   const [group, version] = info.apiVersion.includes('/')
     ? info.apiVersion.split('/')
     : ['', info.apiVersion];

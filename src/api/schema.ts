@@ -181,7 +181,7 @@ export abstract class Schema<Out> {
     }
   }
 
-  safeParse(input: unknown, _opts?: { reportInput?: boolean }): SafeParseResult<Out> {
+  safeParse(input: unknown): SafeParseResult<Out> {
     const p: Payload = { value: input, issues: [] };
     this.run(p);
     if (p.issues.length > 0) return { success: false, error: { issues: p.issues } };
@@ -644,9 +644,6 @@ export function literal<const T extends string | number>(value: T | readonly T[]
 }
 
 /** The OpenAPI 3.0 document of a schema (what zod's toJSONSchema gave for these types). */
-export function toJSONSchema(
-  schema: ZodType,
-  _opts?: { target?: 'openapi-3.0'; unrepresentable?: 'any' },
-): Json {
+export function toJSONSchema(schema: ZodType): Json {
   return schema.toJson();
 }

@@ -181,7 +181,7 @@ function validateWith<T extends AnyResource>(
     // Go decodes a missing spec as the zero value; validating `{}` then names the
     // missing required fields inside it.
     const input = doc.spec === undefined && info.apiVersion !== 'v1' ? { ...doc, spec: {} } : doc;
-    const parsed = info.schema.safeParse(input, { reportInput: true });
+    const parsed = info.schema.safeParse(input);
     if (!parsed.success) return { ok: false, errors: parsed.error.issues.flatMap(issueToErrors) };
     return { ok: true, value: applyDefaults(parsed.data as T) };
   } catch (err) {
