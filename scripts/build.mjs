@@ -99,6 +99,20 @@ const calicoctl = await build({
   plugins: [lazyChildProcessForCommander],
 });
 
+// The launcher reads the bundle as latin1 (no UTF-8 decoding, and a one-byte string for
+// V8), which is exact only for ASCII. esbuild escapes strings but not regular expressions.
+for (const out of calicoctl.outputFiles) {
+  const at = out.contents.findIndex((byte) => byte > 0x7f);
+  if (at >= 0 && out.path.endsWith('.cjs')) {
+    const text = Buffer.from(out.contents).toString('utf8');
+    const char = Buffer.from(out.contents.subarray(0, at)).toString('utf8').length;
+    console.error(
+      `build: ${out.path} must be ASCII, but has ${JSON.stringify(text.slice(char - 40, char + 10))}: write non-ASCII characters in the source as \\u escapes`,
+    );
+    process.exit(1);
+  }
+}
+
 // Tests build while other tests run the bundles, so every file is replaced atomically
 // (write aside, rename over), and a file whose content is unchanged is left alone: a
 // reader never sees a half-written chunk.
@@ -114,17 +128,17 @@ if (result !== undefined) {
       rmSync(`${root}dist/chunks/${file}`, { force: true });
   }
 }
-// Fill calicoctl's code cache with what `validate` compiles (a no-op when it is current).
-const warm = spawnSync(
-  process.execPath,
-  [`${root}dist/calicoctl.cjs`, 'validate', '-f', `${root}examples/lab/policy.yaml`],
-  { encoding: 'utf8' },
-);
-if (warm.status !== 0) {
-  console.error(`build: dist/calicoctl.cjs does not run: ${warm.stderr}`);
-  process.exit(1);
+// Fill the code caches of the two commands with a start-up budget (no-ops when current).
+for (const args of [['version'], ['validate', '-f', `${root}examples/lab/policy.yaml`]]) {
+  const warm = spawnSync(process.execPath, [`${root}dist/calicoctl.cjs`, ...args], {
+    encoding: 'utf8',
+  });
+  if (warm.status !== 0) {
+    console.error(`build: dist/calicoctl.cjs ${args[0]} does not run: ${warm.stderr}`);
+    process.exit(1);
+  }
 }
-console.log('build: dist/calicoctl.cjs (+ calicoctl.bundle.cjs and its code cache)');
+console.log('build: dist/calicoctl.cjs (+ calicoctl.bundle.cjs and its code caches)');
 for (const name of names) console.log(`build: dist/${name}.mjs`);
 
 function replaceIfChanged(out) {

@@ -87,8 +87,10 @@ describe('interfaces, durations', () => {
     bad(interfaceName('eth 0'), 'interface-name');
   });
   test('Go durations', () => {
-    for (const d of ['0', '90s', '5m', '1h30m', '1.5s', '300ms', '2us']) ok(goDuration(d));
-    for (const d of ['', '5', 'm', '1 h', '1d']) bad(goDuration(d), 'duration');
+    for (const d of ['0', '90s', '5m', '1h30m', '1.5s', '300ms', '2us', '2\u00b5s', '2\u03bcs'])
+      ok(goDuration(d));
+    for (const d of ['', '5', 'm', '1 h', '1d', '2\u00b5', '2\u00b5m'])
+      bad(goDuration(d), 'duration');
   });
 });
 

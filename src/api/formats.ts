@@ -44,7 +44,8 @@ const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0
 const QUALIFIED_NAME_PART = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 const INTERFACE_NAME = /^[a-zA-Z0-9_.-]{1,15}$/;
 const NAMED_PORT = /^[a-zA-Z0-9_.-]{1,128}$/;
-const GO_DURATION = /^[-+]?(0|(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$/;
+// micro as U+00B5 and U+03BC, written as escapes: the calicoctl bundle must stay ASCII
+const GO_DURATION = /^[-+]?(0|(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h))+)$/;
 const MAC = /^([0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}$/;
 
 export function dnsSubdomain(name: string, what = 'name'): Problem | undefined {

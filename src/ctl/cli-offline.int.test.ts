@@ -23,6 +23,16 @@ describe('calicoctl without a datastore', () => {
       true,
     );
     assert.match(ok(viaBin, 'bin/calicoctl version').stdout, /^Client Version:/m);
+    // bin/calicoctl spares the offline commands Node's eager read of NODE_EXTRA_CA_CERTS
+    // (a missing file makes Node warn, so the warning shows who read it) and keeps it for
+    // commands that may open a connection
+    const noCerts = { CALICO_DATA_DIR: join(tmp, 'unused'), NODE_EXTRA_CA_CERTS: '/nonexistent' };
+    for (const args of [['version'], ['validate', '-f', file(MANIFESTS)], ['--help']]) {
+      const r = ok(await runCtl(noCerts, args, undefined, true), `bin/calicoctl ${args[0]}`);
+      assert.equal(r.stderr, '', `${args[0]} does not load the extra certificates`);
+    }
+    const get = ok(await runCtl(noCerts, ['get', 'ippool'], undefined, true), 'get');
+    assert.match(get.stderr, /Ignoring extra certs from `\/nonexistent`/);
     const good = ok(await ctl(['validate', '-f', file(MANIFESTS)]), 'validate');
     assert.equal(good.stdout, 'Successfully validated 5 resource(s)\n');
     ok(await ctl(['validate', '-f', '-'], MANIFESTS), 'stdin');
@@ -123,7 +133,7 @@ describe('calicoctl without a datastore', () => {
 
   test('the launcher runs from a code cache it keeps matched to its bundle', async () => {
     const bundle = launcherCopy().replace(/\.cjs$/, '.bundle.cjs');
-    const cache = `${bundle}.v8cache`;
+    const cache = `${bundle}.validate.v8cache`;
     const st = statSync(bundle);
     const header = `calico-ts code cache 1 ${st.ino} ${st.size} ${st.mtimeMs}\n`;
     const validate = ['validate', '-f', file(MANIFESTS)];
@@ -146,8 +156,17 @@ describe('calicoctl without a datastore', () => {
     assert.equal(readFileSync(cache, 'latin1').slice(0, header.length), header);
     // a cache V8 rejects (here: not a cache at all) is replaced too
     writeFileSync(cache, `${header}${'garbage'.repeat(1000)}`);
-    assert.match(ok(await ctl(['version']), 'rejected').stdout, /^Client Version:/m);
+    assert.equal(ok(await ctl(validate), 'rejected').stdout, expected);
     assert.ok(!readFileSync(cache, 'latin1').includes('garbage'), 'rejected cache rewritten');
+    // version and every other command have caches of their own, holding only what they run
+    const version = `${bundle}.version.v8cache`;
+    const shared = `${bundle}.any.v8cache`;
+    for (const f of [version, shared]) rmSync(f, { force: true });
+    assert.match(ok(await ctl(['version']), 'version').stdout, /^Client Version:/m);
+    assert.ok(existsSync(version) && !existsSync(shared), 'version writes its own cache');
+    assert.ok(statSync(version).size < statSync(cache).size, "smaller than validate's");
+    ok(await ctl(['get', 'kinds-do-not-matter', '--help']), 'help');
+    assert.ok(existsSync(shared), 'other commands share one cache');
   });
 
   test('an unreachable etcd is one clear line and exit 1', async () => {

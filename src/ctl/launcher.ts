@@ -3,11 +3,15 @@
 // modules, and compiling the bundle was the largest item of a `validate` after Node's own
 // start; with the cache V8 deserialises the compiled functions instead. The cache is
 // written at exit whenever it was missing, stale or rejected (another Node, other V8
-// flags), so it heals itself; `npm run build` writes it once by running `validate`.
+// flags), so it heals itself; `npm run build` writes the `version` and `validate` ones.
+//
+// V8 deserialises every function in a cache, used or not, so the two commands with a
+// start-up budget each have their own cache holding just what they compile; every other
+// command shares a third.
 import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { createRequire, wrap } from 'node:module';
 import { dirname } from 'node:path';
 import { Script } from 'node:vm';
+import { cacheKey } from './cache-key.js';
 
 /** The cache's first line names the bundle it was made from: V8 itself checks only the
  * source's length, so a rebuilt bundle of equal length must not meet an old cache. */
@@ -39,10 +43,13 @@ function writeCache(file: string, header: string, script: Script): void {
 }
 
 const bundle = __filename.replace(/\.cjs$/, '.bundle.cjs');
-const cacheFile = `${bundle}.v8cache`;
+const cacheFile = `${bundle}.${cacheKey(process.argv.slice(2))}.v8cache`;
 const header = fingerprint(bundle);
 const cachedData = readCache(cacheFile, header);
-const script = new Script(wrap(readFileSync(bundle, 'utf8')), { filename: bundle, cachedData });
+// The build guarantees an ASCII bundle, so latin1 reads it exactly and skips UTF-8 decoding.
+// The wrapper is CommonJS's own, written out: node:module would load Node's ESM loader.
+const source = `(function (exports, require, module, __filename, __dirname) { ${readFileSync(bundle, 'latin1')}\n});`;
+const script = new Script(source, { filename: bundle, cachedData });
 if (cachedData === undefined || script.cachedDataRejected === true)
   // at exit, so the cache holds every function this run compiled, not just the top level
   process.once('exit', () => writeCache(cacheFile, header, script));
@@ -50,7 +57,7 @@ const module = { exports: {} };
 (script.runInThisContext() as (...args: unknown[]) => void).call(
   module.exports,
   module.exports,
-  createRequire(bundle),
+  require, // this launcher's: the bundle lies in the same directory, so it resolves the same
   module,
   bundle,
   dirname(bundle),

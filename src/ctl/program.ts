@@ -7,6 +7,7 @@
 import { Command, Option } from 'commander';
 import pkg from '../../package.json' with { type: 'json' };
 import { CtlError } from './errors.js';
+import { writeStdout } from './output.js';
 
 const OUTPUTS = ['ps', 'wide', 'yaml', 'json', 'name'] as const;
 
@@ -190,7 +191,7 @@ export function buildProgram(): Command {
     .option('--client', 'only the client version (the only one calicoctl prints)')
     .action(() =>
       run(() => {
-        process.stdout.write(
+        writeStdout(
           `Client Version:    v${pkg.version}\nAPI Version:       projectcalico.org/v3\n`,
         );
       }),

@@ -51,7 +51,8 @@ before(buildOnce);
 after(() => {
   if (bundle === '') return;
   const copy = bundle.replace(/\.cjs$/, '.bundle.cjs');
-  for (const f of [bundle, copy, `${copy}.v8cache`]) rmSync(f, { force: true });
+  const caches = ['version', 'validate', 'any'].map((key) => `${copy}.${key}.v8cache`);
+  for (const f of [bundle, copy, ...caches]) rmSync(f, { force: true });
 });
 
 /** This file's copy of dist/calicoctl.cjs (its bundle beside it as `.bundle.cjs`). */

@@ -1,5 +1,6 @@
 import { CtlError } from './errors.js';
 import { loadResources, readInputs } from './input.js';
+import { writeStdout } from './output.js';
 
 /** `calicoctl validate -f`: the same checks as apply, offline. */
 export function validate(opts: {
@@ -12,5 +13,5 @@ export function validate(opts: {
     ...(opts.skipEmpty ? { skipEmpty: true } : {}),
   });
   if (resources.length === 0 && !opts.skipEmpty) throw new CtlError('No resources to validate');
-  process.stdout.write(`Successfully validated ${resources.length} resource(s)\n`);
+  writeStdout(`Successfully validated ${resources.length} resource(s)\n`);
 }
