@@ -14,6 +14,7 @@ import {
 import { ManifestParseError, type ManifestParseErrorCode } from './errors.js';
 import { findJsonSyntaxError } from './json-check.js';
 import { API_VERSION } from './meta.js';
+import { type PlainDocument, readPlainYaml } from './plain-yaml.js';
 
 export interface ManifestDocument {
   /** position in the returned array */
@@ -102,6 +103,19 @@ function itemsNode(contents: YamlNode | null): YamlNode | undefined {
   return undefined;
 }
 
+/** One document as either reader saw it, with the lines the flattening step reports. */
+interface ReadDocument {
+  documentIndex: number;
+  value: unknown;
+  /** line of the document's contents */
+  line: number;
+  /** line of a top-level sequence's entry i */
+  arrayItemLine(i: number): number;
+  /** line of a List's `items` value, and of its entry i */
+  listLine(): number;
+  listItemLine(i: number): number;
+}
+
 /**
  * Parse a manifest stream into documents. Throws ManifestParseError (a SyntaxError)
  * for text that is not YAML/JSON, for documents that are not objects and for
@@ -110,6 +124,22 @@ function itemsNode(contents: YamlNode | null): YamlNode | undefined {
 export function parseManifests(
   text: string,
   options: ParseManifestsOptions = {},
+): ManifestDocument[] {
+  return readManifests(text, options, true);
+}
+
+/** parseManifests with the YAML library alone: the reference the plain reader is tested against. */
+export function parseManifestsWithLibrary(
+  text: string,
+  options: ParseManifestsOptions = {},
+): ManifestDocument[] {
+  return readManifests(text, options, false);
+}
+
+function readManifests(
+  text: string,
+  options: ParseManifestsOptions,
+  tryPlain: boolean,
 ): ManifestDocument[] {
   const source = options.source ?? '<input>';
   const fail = (
@@ -124,17 +154,46 @@ export function parseManifests(
   if (typeof text !== 'string') fail('NOT_AN_OBJECT', 'manifest text must be a string', 0, 1, 1);
   // Editors on Windows write a byte-order mark; it is not part of the document.
   if (text.startsWith('\uFEFF')) text = text.slice(1);
-  const lc = new LineCounter();
   const out: ManifestDocument[] = [];
   // Text that starts like JSON is held to JSON's grammar, as kubectl's decoder does;
   // YAML's flow syntax would otherwise accept `{"a": 1,}`.
-  if (/^\s*[[{]/.test(text)) {
+  const json = /^\s*[[{]/.test(text);
+  if (json) {
     const bad = findJsonSyntaxError(text);
     if (bad !== undefined) {
       const pos = positionOf(text, bad.offset);
       fail('JSON_SYNTAX', bad.message, 0, pos.line, pos.column);
     }
   }
+  const plain = tryPlain && !json ? readPlainYaml(text) : undefined;
+  const docs = plain !== undefined ? plain.map(plainDocument) : libraryDocuments(text, fail);
+  for (const doc of docs) flatten(doc, source, out, fail);
+  return out;
+}
+
+type Fail = (
+  code: ManifestParseErrorCode,
+  detail: string,
+  documentIndex: number,
+  line: number,
+  column: number,
+) => never;
+
+function plainDocument(doc: PlainDocument): ReadDocument {
+  return {
+    documentIndex: doc.documentIndex,
+    value: doc.value,
+    line: doc.line,
+    // the plain reader takes only mappings, and a List's items only as a block sequence
+    arrayItemLine: () => doc.line,
+    listLine: () => doc.line,
+    listItemLine: (i) => doc.itemLines?.[i] ?? doc.line,
+  };
+}
+
+/** Lazily, so each document's problems are reported in stream order with flatten's. */
+function* libraryDocuments(text: string, fail: Fail): Generator<ReadDocument> {
+  const lc = new LineCounter();
   let docs: Document.Parsed[];
   try {
     const parsed = parseAllDocuments(text, {
@@ -150,8 +209,7 @@ export function parseManifests(
     if (err instanceof ManifestParseError) throw err;
     return fail('YAML_SYNTAX', err instanceof Error ? err.message : String(err), 0, 1, 1);
   }
-
-  docs.forEach((doc, documentIndex) => {
+  for (const [documentIndex, doc] of docs.entries()) {
     const err = doc.errors[0];
     if (err !== undefined) {
       const pos = lc.linePos(err.pos[0]);
@@ -165,66 +223,76 @@ export function parseManifests(
     } catch (e) {
       fail('YAML_SYNTAX', e instanceof Error ? e.message : String(e), documentIndex, docLine, 1);
     }
-    // An empty document (a stray `---`, only comments) is skipped, as kubectl does.
-    if (value === null || value === undefined) return;
+    const seqItemLine = (node: YamlNode | null | undefined, i: number) =>
+      isSeq(node) ? lineOf(lc, node.items[i] as YamlNode, node.range?.[0] ?? 0) : docLine;
+    yield {
+      documentIndex,
+      value,
+      line: docLine,
+      arrayItemLine: (i) => seqItemLine(doc.contents, i),
+      listLine: () => lineOf(lc, itemsNode(doc.contents), docStart),
+      listItemLine: (i) => seqItemLine(itemsNode(doc.contents), i),
+    };
+  }
+}
 
-    const push = (v: unknown, line: number, itemIndex?: number) => {
-      if (!isPlainObject(v))
-        fail(
-          'NOT_AN_OBJECT',
-          `expected a resource (a mapping with apiVersion and kind), got ${Array.isArray(v) ? 'a list' : typeof v}`,
-          documentIndex,
-          line,
-          1,
-        );
-      const d: ManifestDocument = {
-        index: out.length,
-        source,
+/** One document's resources: itself, the entries of a top-level array, or a List's items. */
+function flatten(doc: ReadDocument, source: string, out: ManifestDocument[], fail: Fail): void {
+  const { documentIndex, value } = doc;
+  // An empty document (a stray `---`, only comments) is skipped, as kubectl does.
+  if (value === null || value === undefined) return;
+
+  const push = (v: unknown, line: number, itemIndex?: number) => {
+    if (!isPlainObject(v))
+      fail(
+        'NOT_AN_OBJECT',
+        `expected a resource (a mapping with apiVersion and kind), got ${Array.isArray(v) ? 'a list' : typeof v}`,
         documentIndex,
         line,
-        value: v as Record<string, unknown>,
-      };
-      if (itemIndex !== undefined) d.itemIndex = itemIndex;
-      out.push(d);
+        1,
+      );
+    const d: ManifestDocument = {
+      index: out.length,
+      source,
+      documentIndex,
+      line,
+      value: v as Record<string, unknown>,
     };
+    if (itemIndex !== undefined) d.itemIndex = itemIndex;
+    out.push(d);
+  };
 
-    const seqItems = (node: YamlNode | undefined, i: number) =>
-      isSeq(node) ? lineOf(lc, node.items[i] as YamlNode, node.range?.[0] ?? 0) : docLine;
-
-    if (Array.isArray(value)) {
-      value.forEach((v, i) => {
-        push(v, seqItems(doc.contents ?? undefined, i), i);
-      });
-      return;
-    }
-    if (isPlainObject(value) && isListKind(value)) {
-      const items = value.items;
-      const node = itemsNode(doc.contents);
-      if (items === null || items === undefined) return;
-      if (!Array.isArray(items))
-        fail(
-          'BAD_LIST',
-          `${String(value.kind)} "items" must be a list`,
-          documentIndex,
-          lineOf(lc, node, docStart),
-          1,
-        );
-      const kind = String(value.kind);
-      const itemKind = kind === 'List' ? undefined : kind.slice(0, -'List'.length);
-      (items as unknown[]).forEach((item, i) => {
-        // A typed list (`IPPoolList`) may omit each item's apiVersion and kind.
-        if (itemKind !== undefined && isPlainObject(item)) {
-          if (item.kind === undefined) item.kind = itemKind;
-          if (item.apiVersion === undefined && typeof value.apiVersion === 'string')
-            item.apiVersion = value.apiVersion;
-        }
-        push(item, seqItems(node, i), i);
-      });
-      return;
-    }
-    push(value, docLine);
-  });
-  return out;
+  if (Array.isArray(value)) {
+    value.forEach((v, i) => {
+      push(v, doc.arrayItemLine(i), i);
+    });
+    return;
+  }
+  if (isPlainObject(value) && isListKind(value)) {
+    const items = value.items;
+    if (items === null || items === undefined) return;
+    if (!Array.isArray(items))
+      fail(
+        'BAD_LIST',
+        `${String(value.kind)} "items" must be a list`,
+        documentIndex,
+        doc.listLine(),
+        1,
+      );
+    const kind = String(value.kind);
+    const itemKind = kind === 'List' ? undefined : kind.slice(0, -'List'.length);
+    (items as unknown[]).forEach((item, i) => {
+      // A typed list (`IPPoolList`) may omit each item's apiVersion and kind.
+      if (itemKind !== undefined && isPlainObject(item)) {
+        if (item.kind === undefined) item.kind = itemKind;
+        if (item.apiVersion === undefined && typeof value.apiVersion === 'string')
+          item.apiVersion = value.apiVersion;
+      }
+      push(item, doc.listItemLine(i), i);
+    });
+    return;
+  }
+  push(value, doc.line);
 }
 
 /** Wrap resources of one kind as calicoctl prints them: `<Kind>List` with `items`. */
