@@ -1,7 +1,7 @@
-import { createRequire } from 'node:module';
-
 // node:crypto is loaded on first use: it pulls in ~20 internal modules, and most
-// calicoctl commands (validate, version) never name a selector's IP set.
+// calicoctl commands (validate, version) never name a selector's IP set. Through
+// process.getBuiltinModule (Node 20.16+), not createRequire: node:module would load
+// Node's ESM loader into calicoctl's CommonJS start.
 let createHash: typeof import('node:crypto').createHash | undefined;
 
 /**
@@ -10,8 +10,7 @@ let createHash: typeof import('node:crypto').createHash | undefined;
  * selector's IP set, so it must stay stable across releases.
  */
 export function selectorId(canonical: string): string {
-  createHash ??= (createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto'))
-    .createHash;
+  createHash ??= process.getBuiltinModule('node:crypto').createHash;
   return (
     's:' +
     createHash('sha224')
