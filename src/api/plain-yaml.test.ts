@@ -279,6 +279,10 @@ const EDITS = [
   '  ',
   '---\n',
   '\r',
+  '\u00a0',
+  '\ufeff',
+  '\u2028',
+  '\u0085',
 ];
 
 function mutate(text: string, edits: [number, number, number][]): string {
@@ -366,6 +370,13 @@ describe('the plain YAML reader', () => {
       'on: 1\n',
       '- a\n',
       'a: 1\r\n',
+      'a: x\u00a0\nb: y\n',
+      'a: x\n\u00a0b: y\n',
+      'a: [x\u00a0, y]\n',
+      "a: 'x' \ufeff\n",
+      'a: x\u2028y\n',
+      'a: x\u0085\n',
+      'a: caf\u00e9\n',
       'a: [1, 2,]\n',
       'a: 1\n---\n---\nb: 1\n',
       '{"a": 1}\n',

@@ -297,7 +297,9 @@ function readDocument(lines: Line[], documentIndex: number): PlainDocument | und
  * the full YAML library. Documents without content are left out, as the caller skips them.
  */
 export function readPlainYaml(text: string): PlainDocument[] | undefined {
-  if (text.includes('\r') || text.includes('\t')) return undefined;
+  // Printable ASCII and newlines only: YAML's idea of spaces and line breaks (tabs, CR, NEL,
+  // U+2028) and JavaScript's trimming (which also drops NBSP and BOM) then agree.
+  if (/[^\n\x20-\x7e]/.test(text)) return undefined;
   const docs: PlainDocument[] = [];
   let lines: Line[] = [];
   let documentIndex = 0;
