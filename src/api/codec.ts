@@ -1,20 +1,31 @@
 // Reading and writing manifests the way kubectl and calicoctl do: multi-document
 // YAML read as YAML 1.1 (so `natOutgoing: yes` is a boolean), JSON, top-level
 // arrays, and `List` / `<Kind>List` documents flattened into their items.
-import {
-  type Document,
-  isMap,
-  isSeq,
-  LineCounter,
-  parseAllDocuments,
-  stringify,
-  type Tags,
-  type Node as YamlNode,
-} from 'yaml';
+import type * as Yaml from 'yaml';
+import type { Document, LineCounter, Tags, Node as YamlNode } from 'yaml';
 import { ManifestParseError, type ManifestParseErrorCode } from './errors.js';
 import { findJsonSyntaxError } from './json-check.js';
 import { API_VERSION } from './meta.js';
 import { type PlainDocument, readPlainYaml } from './plain-yaml.js';
+
+declare const require: ((id: string) => unknown) | undefined;
+
+let yamlLibrary: typeof Yaml | undefined;
+
+/**
+ * The yaml library, loaded on first use: loading it builds enough objects to cost a
+ * short-lived process a garbage collection and ~8 ms, and most manifests never need it
+ * (see plain-yaml.ts). In a bundle esbuild turns this `require` into the bundled module;
+ * under tsx (ES modules, no `require`) Node's own loader reads it.
+ */
+function yaml(): typeof Yaml {
+  yamlLibrary ??= (
+    typeof require === 'function'
+      ? require('yaml')
+      : process.getBuiltinModule('node:module').createRequire(import.meta.url)('yaml')
+  ) as typeof Yaml;
+  return yamlLibrary;
+}
 
 export interface ManifestDocument {
   /** position in the returned array */
@@ -95,7 +106,7 @@ function lineOf(lc: LineCounter, node: YamlNode | null | undefined, fallback: nu
 
 /** `items` node of a List document's map, to report each item's own line. */
 function itemsNode(contents: YamlNode | null): YamlNode | undefined {
-  if (!isMap(contents)) return undefined;
+  if (!yaml().isMap(contents)) return undefined;
   for (const pair of contents.items) {
     const key = pair.key as { value?: unknown } | null;
     if (key?.value === 'items') return (pair.value ?? undefined) as YamlNode | undefined;
@@ -193,6 +204,7 @@ function plainDocument(doc: PlainDocument): ReadDocument {
 
 /** Lazily, so each document's problems are reported in stream order with flatten's. */
 function* libraryDocuments(text: string, fail: Fail): Generator<ReadDocument> {
+  const { LineCounter, isSeq, parseAllDocuments } = yaml();
   const lc = new LineCounter();
   let docs: Document.Parsed[];
   try {
@@ -310,7 +322,7 @@ export function toList(
  * as a multi-document stream.
  */
 export function toYaml(value: unknown): string {
-  const one = (v: unknown) => stringify(v, { version: '1.1', lineWidth: 0 });
+  const one = (v: unknown) => yaml().stringify(v, { version: '1.1', lineWidth: 0 });
   if (Array.isArray(value)) return value.map(one).join('---\n');
   return one(value);
 }
