@@ -267,15 +267,31 @@ test('dataplane verdicts equal the Policy engine on real packets (fast-check)', 
           got: got[i],
         }))
         .filter((r) => (r.engine === 'Allow') !== (r.got === 'open'));
-      if (bad.length > 0) {
-        // re-probe once so the report separates flakes from real disagreements
-        for (const b of bad.slice(0, 4)) {
-          const a = agents[WLS.findIndex((w) => w.name === b.from)]!;
-          (b as { again?: ProbeResult }).again = await a.probe(b.probe);
-        }
-      }
+      // A probe the engine allows can time out on a loaded machine (CI runs three test
+      // files at once): ask each disagreement again with more patience, and count a timed
+      // out Allow as a disagreement only if it times out again. A probe that got through
+      // where the engine denies, or was refused, is never load.
+      for (let i = 0; i < bad.length; i += 32)
+        await Promise.all(
+          bad.slice(i, i + 32).map(async (b) => {
+            const a = agents[WLS.findIndex((w) => w.name === b.from)]!;
+            (b as { again?: ProbeResult }).again = await a.probe({ ...b.probe, timeoutMs: 6000 });
+          }),
+        );
+      const real = bad.filter(
+        (b) =>
+          !(
+            b.engine === 'Allow' &&
+            b.got === 'timeout' &&
+            (b as { again?: ProbeResult }).again === 'open'
+          ),
+      );
+      if (real.length < bad.length)
+        t.diagnostic(
+          `${bad.length - real.length} allowed probe(s) timed out once, then got through`,
+        );
       assert.deepEqual(
-        bad,
+        real,
         [],
         `dataplane disagrees with the policy engine:\n${JSON.stringify(bad, null, 1)}\n` +
           `resources:\n${JSON.stringify(res, null, 1)}`,
