@@ -102,8 +102,9 @@ const calicoctl = await build({
 // The launcher reads the bundle as latin1 (no UTF-8 decoding, and a one-byte string for
 // V8), which is exact only for ASCII. esbuild escapes strings but not regular expressions.
 for (const out of calicoctl.outputFiles) {
+  if (!out.path.endsWith('.cjs')) continue; // source maps quote the sources as written
   const at = out.contents.findIndex((byte) => byte > 0x7f);
-  if (at >= 0 && out.path.endsWith('.cjs')) {
+  if (at >= 0) {
     const text = Buffer.from(out.contents).toString('utf8');
     const char = Buffer.from(out.contents.subarray(0, at)).toString('utf8').length;
     console.error(

@@ -35,16 +35,15 @@ class NotPlain extends Error {}
 const notPlain = new NotPlain();
 
 function leave(): never {
-  if (process.env.PLAIN_DEBUG) console.log(new Error().stack?.split('\n')[2]);
   throw notPlain;
 }
 
-// YAML 1.1 words a plain scalar resolves to a boolean or null (yaml's 1.1 schema).
-const TYPED_WORD =
-  /^(?:Y|y|[Yy]es|YES|[Tt]rue|TRUE|[Oo]n|ON|N|n|[Nn]o|NO|[Ff]alse|FALSE|[Oo]ff|OFF|~|[Nn]ull|NULL|[eE][-+]?[0-9]+)$/;
+// YAML 1.1 words a plain scalar resolves to a boolean or null (yaml's 1.1 schema), and a
+// letter-led float (`e5`) that schema would take for a number.
 const TRUE_WORD = /^(?:Y|y|[Yy]es|YES|[Tt]rue|TRUE|[Oo]n|ON)$/;
 const FALSE_WORD = /^(?:N|n|[Nn]o|NO|[Ff]alse|FALSE|[Oo]ff|OFF)$/;
 const NULL_WORD = /^(?:~|[Nn]ull|NULL)$/;
+const EXPONENT_ONLY = /^[eE][-+]?[0-9]+$/;
 const DECIMAL = /^(?:0|[1-9][0-9]{0,14})$/;
 const PLAIN_KEY = /^[A-Za-z_][A-Za-z0-9_./-]*$/;
 
@@ -53,21 +52,17 @@ function plainScalar(text: string, flow: boolean): unknown {
   if (text === '') return null;
   if (text.includes(': ') || text.endsWith(':') || text.includes(' #')) leave();
   if (flow && /[,[\]{}]/.test(text)) leave();
+  if (TRUE_WORD.test(text)) return true;
+  if (FALSE_WORD.test(text)) return false;
+  if (NULL_WORD.test(text)) return null;
   const first = text.charCodeAt(0);
   const letter = (first >= 65 && first <= 90) || (first >= 97 && first <= 122) || first === 95;
-  if (letter) {
-    if (!TYPED_WORD.test(text)) return text;
-    if (TRUE_WORD.test(text)) return true;
-    if (FALSE_WORD.test(text)) return false;
-    if (NULL_WORD.test(text)) return null;
-    return leave();
-  }
+  if (letter && !EXPONENT_ONLY.test(text)) return text;
   if (first >= 48 && first <= 57) {
     if (DECIMAL.test(text)) return Number(text);
     // no YAML 1.1 number, timestamp or sexagesimal form has a slash: a CIDR stays text
     if (text.includes('/') && !/\s/.test(text)) return text;
   }
-  if (text === '~') return null;
   return leave();
 }
 
@@ -159,7 +154,15 @@ function flowCollection(text: string, start: number): [unknown, number] {
 }
 
 function validKey(key: string): boolean {
-  return key !== '__proto__' && key !== '' && !TYPED_WORD.test(key);
+  // a key a YAML 1.1 reader would type (`on`, `null`, `e5`) is left to the library
+  return (
+    key !== '__proto__' &&
+    key !== '' &&
+    !TRUE_WORD.test(key) &&
+    !FALSE_WORD.test(key) &&
+    !NULL_WORD.test(key) &&
+    !EXPONENT_ONLY.test(key)
+  );
 }
 
 /** The value written on a line after `key: ` or `- `. */
@@ -198,7 +201,7 @@ class Reader {
     const out: Record<string, unknown> = {};
     for (let line = this.peek(); line !== undefined && line.indent === indent; line = this.peek()) {
       const { text } = line;
-      if (text === '-' || text.startsWith('- ')) leave();
+      if (isSeqItem(text)) leave();
       let key: string;
       let at: number;
       if (text[0] === "'" || text[0] === '"') [key, at] = quoted(text, 0);
@@ -251,7 +254,7 @@ class Reader {
       }
       itemLines?.push(line.no);
       const column = indent + 1 + (after.length - rest.length);
-      if (/^[A-Za-z_'"][^:]*:( |$)/.test(rest) && !rest.startsWith('- ')) {
+      if (/^[A-Za-z_'"][^:]*:( |$)/.test(rest)) {
         // `- key: value` opens a mapping whose keys line up with this first one
         this.lines[this.i] = { indent: column, text: rest, no: line.no };
         out.push(this.mapping(column));
