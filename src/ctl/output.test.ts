@@ -8,8 +8,12 @@ const output = new URL('./output.ts', import.meta.url).pathname;
 const LINES = 40_000;
 const big = Array.from({ length: LINES }, (_, i) => `line ${i}\n`).join('');
 
-/** Runs writeStdout(big) in a child whose stdout is a pipe; `pauseMs` keeps the reader away. */
-function writeInChild(touchStdout: boolean, pauseMs: number) {
+/**
+ * Runs writeStdout(big) in a child whose stdout is a pipe. With `readAfterReturn` the reader
+ * starts only once writeStdout has returned (the child reports that on stderr), so the pipe is
+ * certainly full however slowly the child starts; a fixed pause was not enough on a loaded CI.
+ */
+function writeInChild(touchStdout: boolean, readAfterReturn: boolean) {
   const script = `
     import { writeStdout } from ${JSON.stringify(output)};
     ${touchStdout ? 'process.stdout;' /* libuv makes the pipe non-blocking */ : ''}
@@ -22,12 +26,11 @@ function writeInChild(touchStdout: boolean, pauseMs: number) {
   const out: Buffer[] = [];
   let err = '';
   child.stdout.pause();
-  setTimeout(() => {
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stdout.resume();
-  }, pauseMs);
+  child.stdout.on('data', (c: Buffer) => out.push(c));
+  if (!readAfterReturn) child.stdout.resume();
   child.stderr.on('data', (c: Buffer) => {
     err += c.toString();
+    if (readAfterReturn) child.stdout.resume();
   });
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
     child.once('close', (code) =>
@@ -39,13 +42,13 @@ function writeInChild(touchStdout: boolean, pauseMs: number) {
 describe('writeStdout', () => {
   // (the calicoctl CLI tests cover a blocking pipe: under tsx stdout is always non-blocking)
   test('a reader that keeps up gets everything, in order', async () => {
-    const r = await writeInChild(false, 0);
+    const r = await writeInChild(false, false);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, big);
   });
 
   test('a full non-blocking pipe gets the rest through process.stdout, nothing lost', async () => {
-    const r = await writeInChild(true, 300);
+    const r = await writeInChild(true, true);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stderr, 'false', 'the pipe was full, so process.stdout took the rest');
     assert.equal(r.stdout, big);
