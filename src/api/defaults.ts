@@ -3,7 +3,7 @@
 // treats empty as unset). Protocol names are the one rewrite: Calico parses them
 // case-insensitively and stores the canonical spelling.
 import type { BGPConfiguration } from './bgp.js';
-import type { KubeControllersConfiguration } from './config.js';
+import type { KubeControllersConfiguration, ProtoPort } from './config.js';
 import { canonicalProtocol, isProblem, tryParseStrictCidr } from './formats.js';
 import { DEFAULT_BLOCK_SIZE, type IPAMConfiguration, type IPPool, type IPPoolUse } from './ipam.js';
 import type { K8sNetworkPolicy } from './k8s.js';
@@ -24,6 +24,20 @@ export const IPAM_CONFIG_DEFAULTS = {
   maxBlocksPerHost: 0,
   autoAllocateBlocks: true,
 } as const;
+/** Felix's failsafeInboundHostPorts and failsafeOutboundHostPorts when the user sets none. */
+export const FELIX_FAILSAFE_INBOUND_DEFAULT: readonly ProtoPort[] = protoPorts(
+  'TCP:22 UDP:68 TCP:179 TCP:2379 TCP:2380 TCP:5473 TCP:6443 TCP:6666 TCP:6667',
+);
+export const FELIX_FAILSAFE_OUTBOUND_DEFAULT: readonly ProtoPort[] = protoPorts(
+  'UDP:53 UDP:67 TCP:179 TCP:2379 TCP:2380 TCP:5473 TCP:6443 TCP:6666 TCP:6667',
+);
+
+function protoPorts(list: string): ProtoPort[] {
+  return list.split(' ').map((entry) => {
+    const [protocol, port] = entry.split(':') as [ProtoPort['protocol'], string];
+    return Object.freeze({ protocol, port: Number(port) });
+  });
+}
 export const KUBE_CONTROLLERS_DEFAULTS = {
   healthChecks: 'Enabled',
   etcdV3CompactionPeriod: '10m',

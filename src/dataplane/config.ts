@@ -1,5 +1,10 @@
 // The Felix configuration keys the nftables renderer honours, with Felix's defaults
 // (calico-dataplane.md §13, calico-semantics.md §8).
+import {
+  FELIX_FAILSAFE_INBOUND_DEFAULT,
+  FELIX_FAILSAFE_OUTBOUND_DEFAULT,
+  type ProtoPort,
+} from '../api/index.js';
 import type { EffectiveConfig } from '../calc/index.js';
 
 export interface FailsafePort {
@@ -34,29 +39,16 @@ export interface RenderConfig {
   ipv6: boolean;
 }
 
-export const DEFAULT_FAILSAFE_IN: FailsafePort[] = [
-  { protocol: 'tcp', port: 22 },
-  { protocol: 'udp', port: 68 },
-  { protocol: 'tcp', port: 179 },
-  { protocol: 'tcp', port: 2379 },
-  { protocol: 'tcp', port: 2380 },
-  { protocol: 'tcp', port: 5473 },
-  { protocol: 'tcp', port: 6443 },
-  { protocol: 'tcp', port: 6666 },
-  { protocol: 'tcp', port: 6667 },
-];
+export const DEFAULT_FAILSAFE_IN: FailsafePort[] = fromApi(FELIX_FAILSAFE_INBOUND_DEFAULT);
+export const DEFAULT_FAILSAFE_OUT: FailsafePort[] = fromApi(FELIX_FAILSAFE_OUTBOUND_DEFAULT);
 
-export const DEFAULT_FAILSAFE_OUT: FailsafePort[] = [
-  { protocol: 'udp', port: 53 },
-  { protocol: 'udp', port: 67 },
-  { protocol: 'tcp', port: 179 },
-  { protocol: 'tcp', port: 2379 },
-  { protocol: 'tcp', port: 2380 },
-  { protocol: 'tcp', port: 5473 },
-  { protocol: 'tcp', port: 6443 },
-  { protocol: 'tcp', port: 6666 },
-  { protocol: 'tcp', port: 6667 },
-];
+function fromApi(list: readonly ProtoPort[]): FailsafePort[] {
+  return list.map((p) => ({ protocol: lowerProtocol(p.protocol), port: p.port }));
+}
+
+function lowerProtocol(p: ProtoPort['protocol']): FailsafePort['protocol'] {
+  return p === 'TCP' ? 'tcp' : p === 'UDP' ? 'udp' : 'sctp';
+}
 
 export class DataplaneConfigError extends RangeError {
   readonly code = 'DATAPLANE_CONFIG';

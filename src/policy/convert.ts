@@ -1,5 +1,6 @@
 // v3 resources -> backend model, one function per kind, as Calico's update
 // processors do (calico-semantics.md §1, §6, §9, §10). Pure: no snapshot, no I/O.
+import { FELIX_FAILSAFE_INBOUND_DEFAULT, FELIX_FAILSAFE_OUTBOUND_DEFAULT } from '../api/index.js';
 import { type Cidr, type IpAddress, parseCidrOrIp } from '../net/index.js';
 import {
   ALL_SELECTOR,
@@ -810,21 +811,10 @@ function parseProtoPorts(list: readonly V3ProtoPort[], where: string): FailsafeP
   });
 }
 
-function failsafe(text: string): FailsafePort[] {
-  return text.split(',').map((e) => {
-    const [proto, port] = e.trim().split(':');
-    return { protocol: parseProtocol(proto!), port: Number(port) };
-  });
-}
-
 /** Felix defaults (§8). */
 export const DEFAULT_HOST_CONFIG: HostConfig = {
-  failsafeInbound: failsafe(
-    'tcp:22, udp:68, tcp:179, tcp:2379, tcp:2380, tcp:5473, tcp:6443, tcp:6666, tcp:6667',
-  ),
-  failsafeOutbound: failsafe(
-    'udp:53, udp:67, tcp:179, tcp:2379, tcp:2380, tcp:5473, tcp:6443, tcp:6666, tcp:6667',
-  ),
+  failsafeInbound: parseProtoPorts(FELIX_FAILSAFE_INBOUND_DEFAULT, 'failsafeInboundHostPorts'),
+  failsafeOutbound: parseProtoPorts(FELIX_FAILSAFE_OUTBOUND_DEFAULT, 'failsafeOutboundHostPorts'),
   defaultEndpointToHostAction: 'Drop',
 };
 
