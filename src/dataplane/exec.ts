@@ -268,46 +268,75 @@ class Queue {
 }
 
 /**
+ * The helper a runner keeps for its namespace, and the private directory its calls pass
+ * files through. Calls are serialised; a helper that died, or whose namespace was deleted
+ * and created again under the same name (another namespace: the old helper would keep
+ * programming the orphan), is replaced on next use, with a new directory, since the one a
+ * dead helper removed on its way out is not reused.
+ */
+class NamespaceHelper {
+  private helper: Helper | undefined;
+  private ns: string | undefined;
+  private dir: string | undefined;
+  private readonly queue = new Queue();
+
+  constructor(
+    private readonly netns: string | undefined,
+    private readonly dirPrefix: string,
+    private readonly startHelper: (dir: string) => Helper,
+  ) {}
+
+  /** Runs `fn` with a live helper once every earlier call has finished. */
+  use<T>(fn: (helper: Helper, dir: string) => Promise<T>): Promise<T> {
+    return this.queue.run(() => {
+      const ns = netnsId(this.netns);
+      if (!this.helper?.alive || ns !== this.ns) {
+        this.helper?.abandon();
+        this.ns = ns;
+        if (this.dir) removeDir(this.dir);
+        this.dir = privateDir(this.dirPrefix);
+        this.helper = this.startHelper(this.dir);
+      }
+      return fn(this.helper, this.dir!);
+    });
+  }
+
+  /** Stops the helper after the calls already queued, and removes its directory. */
+  close(): Promise<void> {
+    return this.queue.run(async () => {
+      await this.helper?.stop();
+      if (this.dir) removeDir(this.dir);
+      this.dir = undefined;
+    });
+  }
+}
+
+/**
  * One long-lived `sh` inside the namespace. Scripts run in the shell itself (sysctl
  * writes are builtins: no process at all) and tools are started by the shell rather
  * than by Node. Output goes through files in a private directory, so stdout, stderr and
  * the exit code of each call stay separate. A shell that died is restarted on next use.
  */
 export class ShellRunner implements ToolRunner {
-  private helper: Helper | undefined;
-  private ns: string | undefined;
-  private dir: string | undefined;
-  private readonly queue = new Queue();
+  private readonly shell: NamespaceHelper;
   private closed = false;
   private readonly fallback: SpawnRunner;
 
   constructor(private readonly netns: string | undefined) {
     this.fallback = new SpawnRunner(netns);
-  }
-
-  private start(): Helper {
-    const ns = netnsId(this.netns);
-    if (this.helper?.alive && ns === this.ns) return this.helper;
-    // A namespace deleted and created again under the same name is another namespace:
-    // the old helper would keep programming the orphan.
-    this.helper?.abandon();
-    this.ns = ns;
-    // a directory per helper: the one a dead helper removed on its way out is not reused
-    if (this.dir) removeDir(this.dir);
-    this.dir = privateDir('calico-dp-');
-    const argv = inNetns(this.netns, ['sh']);
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.helper = new Helper(child, /__cali_done__ (\d+)\n/);
-    // also when this process is killed: the shell exits at the end of its stdin
-    child.stdin!.write(`trap "rm -rf -- ${quote(this.dir)}" EXIT\n`);
-    return this.helper;
+    this.shell = new NamespaceHelper(netns, 'calico-dp-', (dir) => {
+      const argv = inNetns(netns, ['sh']);
+      const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+      const helper = new Helper(child, /__cali_done__ (\d+)\n/);
+      // also when this process is killed: the shell exits at the end of its stdin
+      child.stdin!.write(`trap "rm -rf -- ${quote(dir)}" EXIT\n`);
+      return helper;
+    });
   }
 
   /** `asScript`: `input` is the script, run with empty stdin and its path in $CALI_SCRIPT */
   private call(line: string, input: string | undefined, argv: readonly string[], asScript = false) {
-    return this.queue.run(async () => {
-      const h = this.start();
-      const d = this.dir!;
+    return this.shell.use(async (h, d) => {
       const inFile = join(d, asScript ? 'script' : 'in');
       writeFileSync(inFile, input ?? '');
       const stdin = asScript ? '/dev/null' : inFile;
@@ -368,13 +397,9 @@ export class ShellRunner implements ToolRunner {
     }
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.closed = true;
-    await this.queue.run(async () => {
-      await this.helper?.stop();
-      if (this.dir) removeDir(this.dir);
-      this.dir = undefined;
-    });
+    return this.shell.close();
   }
 }
 
@@ -386,43 +411,32 @@ export class ShellRunner implements ToolRunner {
  * commands themselves: nft's line editor reads its input one byte per syscall.
  */
 export class NftSession {
-  private helper: Helper | undefined;
-  private ns: string | undefined;
-  private dir: string | undefined;
-  private readonly queue = new Queue();
+  private readonly session: NamespaceHelper;
 
   constructor(
     private readonly netns: string | undefined,
     private readonly nft = 'nft',
-  ) {}
-
-  private start(): Helper {
-    const ns = netnsId(this.netns);
-    if (this.helper?.alive && ns === this.ns) return this.helper;
-    this.helper?.abandon();
-    this.ns = ns;
-    if (this.dir) removeDir(this.dir);
-    this.dir = privateDir('calico-nft-');
-    // The shell outlives nft to remove the directory, also when this process is killed
-    // (nft exits at the end of its stdin).
-    const argv = inNetns(this.netns, ['sh', '-c', `${quote(this.nft)} -i 2>&1; rm -rf -- "$HOME"`]);
-    const child = spawn(argv[0]!, argv.slice(1), {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      // nft keeps its line history in $HOME: keep it in our directory
-      env: { ...process.env, ...nftEnv(), HOME: this.dir },
+  ) {
+    this.session = new NamespaceHelper(netns, 'calico-nft-', (dir) => {
+      // The shell outlives nft to remove the directory, also when this process is killed
+      // (nft exits at the end of its stdin).
+      const argv = inNetns(netns, ['sh', '-c', `${quote(nft)} -i 2>&1; rm -rf -- "$HOME"`]);
+      const child = spawn(argv[0]!, argv.slice(1), {
+        stdio: ['pipe', 'pipe', 'pipe'],
+        // nft keeps its line history in $HOME: keep it in our directory
+        env: { ...process.env, ...nftEnv(), HOME: dir },
+      });
+      return new Helper(
+        child,
+        /meta expression, datatype mark \(packet mark\) \(basetype integer\), 32 bits\n()/,
+      );
     });
-    this.helper = new Helper(
-      child,
-      /meta expression, datatype mark \(packet mark\) \(basetype integer\), 32 bits\n()/,
-    );
-    return this.helper;
   }
 
   /** Commits `script` as one transaction; throws ToolError with nft's messages on failure. */
   run(script: string): Promise<void> {
-    return this.queue.run(async () => {
-      const h = this.start();
-      const file = join(this.dir!, 'tx.nft');
+    return this.session.use(async (h, dir) => {
+      const file = join(dir, 'tx.nft');
       writeFileSync(file, script);
       const [out] = await h.request(`include "${file}"\ndescribe meta mark\n`);
       if (script.length > 65536) writeFileSync(file, '');
@@ -436,11 +450,7 @@ export class NftSession {
     });
   }
 
-  async close(): Promise<void> {
-    await this.queue.run(async () => {
-      await this.helper?.stop();
-      if (this.dir) removeDir(this.dir);
-      this.dir = undefined;
-    });
+  close(): Promise<void> {
+    return this.session.close();
   }
 }
