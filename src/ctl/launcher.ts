@@ -1,17 +1,21 @@
-// calicoctl's entry point (built to dist/calicoctl.cjs): runs the one-file bundle beside it
-// (dist/calicoctl.bundle.cjs) from V8's code cache. Node 20 has no compile cache for
-// modules, and compiling the bundle was the largest item of a `validate` after Node's own
-// start; with the cache V8 deserialises the compiled functions instead. The cache is
-// written at exit whenever it was missing, stale or rejected (another Node, other V8
-// flags), so it heals itself; `npm run build` writes the `version` and `validate` ones.
+// calicoctl's entry point (built to dist/calicoctl.cjs). `version` and `validate` have a
+// start-up budget, so their plain spellings run without the command tree (direct.ts):
+// `version` from here, `validate` from a bundle of the validation code alone
+// (dist/calicoctl.validate.cjs). Every other command line runs the one-file bundle of the
+// whole command tree (dist/calicoctl.bundle.cjs).
 //
-// V8 deserialises every function in a cache, used or not, so the two commands with a
-// start-up budget each have their own cache holding just what they compile; every other
-// command shares a third.
+// Both bundles run from V8's code cache: Node 20 has no compile cache for modules, and
+// compiling the bundle was the largest item of a `validate` after Node's own start; with
+// the cache V8 deserialises the compiled functions instead. A bundle's cache is written
+// at exit whenever it was missing, stale or rejected (another Node, other V8 flags), so
+// it heals itself; `npm run build` writes the validate bundle's.
 import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Script } from 'node:vm';
-import { cacheKey } from './cache-key.js';
+import { directCommand } from './direct.js';
+import { writeStdout } from './output.js';
+import type { runValidate } from './validate-bundle.js';
+import { versionText } from './version.js';
 
 /** The cache's first line names the bundle it was made from: V8 itself checks only the
  * source's length, so a rebuilt bundle of equal length must not meet an old cache. */
@@ -42,23 +46,35 @@ function writeCache(file: string, header: string, script: Script): void {
   }
 }
 
-const bundle = __filename.replace(/\.cjs$/, '.bundle.cjs');
-const cacheFile = `${bundle}.${cacheKey(process.argv.slice(2))}.v8cache`;
-const header = fingerprint(bundle);
-const cachedData = readCache(cacheFile, header);
-// The build guarantees an ASCII bundle, so latin1 reads it exactly and skips UTF-8 decoding.
-// The wrapper is CommonJS's own, written out: node:module would load Node's ESM loader.
-const source = `(function (exports, require, module, __filename, __dirname) { ${readFileSync(bundle, 'latin1')}\n});`;
-const script = new Script(source, { filename: bundle, cachedData });
-if (cachedData === undefined || script.cachedDataRejected === true)
-  // at exit, so the cache holds every function this run compiled, not just the top level
-  process.once('exit', () => writeCache(cacheFile, header, script));
-const module = { exports: {} };
-(script.runInThisContext() as (...args: unknown[]) => void).call(
-  module.exports,
-  module.exports,
-  require, // this launcher's: the bundle lies in the same directory, so it resolves the same
-  module,
-  bundle,
-  dirname(bundle),
-);
+/** Runs a bundle beside this launcher, from its code cache; returns its exports. */
+function runBundle(suffix: string): unknown {
+  const bundle = __filename.replace(/\.cjs$/, suffix);
+  const cacheFile = `${bundle}.v8cache`;
+  const header = fingerprint(bundle);
+  const cachedData = readCache(cacheFile, header);
+  // The build guarantees ASCII bundles, so latin1 reads them exactly and skips UTF-8
+  // decoding. The wrapper is CommonJS's own, written out: node:module would load Node's
+  // ESM loader.
+  const source = `(function (exports, require, module, __filename, __dirname) { ${readFileSync(bundle, 'latin1')}\n});`;
+  const script = new Script(source, { filename: bundle, cachedData });
+  if (cachedData === undefined || script.cachedDataRejected === true)
+    // at exit, so the cache holds every function this run compiled, not just the top level
+    process.once('exit', () => writeCache(cacheFile, header, script));
+  const module = { exports: {} };
+  (script.runInThisContext() as (...args: unknown[]) => void).call(
+    module.exports,
+    module.exports,
+    require, // this launcher's: the bundles lie in its directory, so it resolves the same
+    module,
+    bundle,
+    dirname(bundle),
+  );
+  return module.exports;
+}
+
+const direct = directCommand(process.argv.slice(2));
+if (direct?.command === 'version') writeStdout(versionText());
+else if (direct?.command === 'validate') {
+  const bundle = runBundle('.validate.cjs') as { runValidate: typeof runValidate };
+  void bundle.runValidate(direct.options);
+} else runBundle('.bundle.cjs'); // runs the command tree on the process's arguments

@@ -1,35 +1,19 @@
 /**
- * The calicoctl command tree. Every command's implementation is imported only when that command runs:
- * the bundle is one file, but esbuild wraps lazily imported modules so their code (and
- * zod, yaml, the datastore, the policy engine) is evaluated on demand. `version`,
- * `completion` and `--help` evaluate commander alone.
+ * The calicoctl command tree. Every command's implementation is imported only when that
+ * command runs: the bundle is one file, but esbuild wraps lazily imported modules so their
+ * code (yaml, the datastore, the policy engine) is evaluated on demand. `completion` and
+ * `--help` evaluate commander alone. The plain spellings of `version` and `validate` never
+ * get here: the launcher runs them itself (direct.ts).
  */
 import { Command, Option } from 'commander';
-import pkg from '../../package.json' with { type: 'json' };
-import { CtlError } from './errors.js';
 import { writeStdout } from './output.js';
+import { run } from './run.js';
+import { versionText } from './version.js';
 
 const OUTPUTS = ['ps', 'wide', 'yaml', 'json', 'name'] as const;
 
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
-}
-
-/** Runs one command, turning any failure into a message on stderr and exit code 1. */
-async function run(fn: () => Promise<void> | void): Promise<void> {
-  try {
-    await fn();
-  } catch (err) {
-    if (err instanceof CtlError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exitCode = err.exitCode;
-      return;
-    }
-    // Errors of lower layers already say what and where; calicoctl adds nothing.
-    const e = err as Error;
-    process.stderr.write(`${e?.message ?? String(err)}\n`);
-    process.exitCode = 1;
-  }
 }
 
 type Opts = Record<string, unknown>;
@@ -191,9 +175,7 @@ export function buildProgram(): Command {
     .option('--client', 'only the client version (the only one calicoctl prints)')
     .action(() =>
       run(() => {
-        writeStdout(
-          `Client Version:    v${pkg.version}\nAPI Version:       projectcalico.org/v3\n`,
-        );
+        writeStdout(versionText());
       }),
     );
 

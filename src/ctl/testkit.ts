@@ -17,7 +17,9 @@ const root = new URL('../..', import.meta.url).pathname;
 export const BIN = join(root, 'bin/calicoctl');
 
 const LOCK = join(root, 'dist/.calicoctl-test-build.lock');
-/** this file's copy of calicoctl (launcher + bundle); in dist/ so node_modules resolve */
+/** the bundles beside dist/calicoctl.cjs, named after it (see launcher.ts) */
+const BUNDLES = ['.bundle.cjs', '.validate.cjs'];
+/** this file's copy of calicoctl (launcher + bundles); in dist/ so node_modules resolve */
 let bundle = '';
 
 /** Builds under a lock shared by the calicoctl test files, then takes a private copy. */
@@ -40,7 +42,8 @@ async function buildOnce(): Promise<void> {
     });
     assert.equal(r.status, 0, `build failed: ${r.stderr}`);
     bundle = join(root, `dist/.calicoctl-test-${process.pid}.cjs`);
-    copyFileSync(join(root, 'dist/calicoctl.bundle.cjs'), bundle.replace(/\.cjs$/, '.bundle.cjs'));
+    for (const suffix of BUNDLES)
+      copyFileSync(join(root, `dist/calicoctl${suffix}`), bundle.replace(/\.cjs$/, suffix));
     copyFileSync(join(root, 'dist/calicoctl.cjs'), bundle);
   } finally {
     rmSync(LOCK, { recursive: true, force: true });
@@ -50,12 +53,12 @@ async function buildOnce(): Promise<void> {
 before(buildOnce);
 after(() => {
   if (bundle === '') return;
-  const copy = bundle.replace(/\.cjs$/, '.bundle.cjs');
-  const caches = ['version', 'validate', 'any'].map((key) => `${copy}.${key}.v8cache`);
-  for (const f of [bundle, copy, ...caches]) rmSync(f, { force: true });
+  const copies = BUNDLES.map((suffix) => bundle.replace(/\.cjs$/, suffix));
+  for (const f of [bundle, ...copies, ...copies.map((c) => `${c}.v8cache`)])
+    rmSync(f, { force: true });
 });
 
-/** This file's copy of dist/calicoctl.cjs (its bundle beside it as `.bundle.cjs`). */
+/** This file's copy of dist/calicoctl.cjs (its bundles beside it, named after it). */
 export function launcherCopy(): string {
   return bundle;
 }
