@@ -14,6 +14,7 @@ import { dirname } from 'node:path';
 import { Script } from 'node:vm';
 import { directCommand } from './direct.js';
 import { writeStdout } from './output.js';
+import { run } from './run.js';
 import type { runValidate } from './validate-bundle.js';
 import { versionText } from './version.js';
 
@@ -73,7 +74,10 @@ function runBundle(suffix: string): unknown {
 }
 
 const direct = directCommand(process.argv.slice(2));
-if (direct?.command === 'version') writeStdout(versionText());
+if (direct?.command === 'version')
+  void run(() => {
+    writeStdout(versionText());
+  });
 else if (direct?.command === 'validate') {
   const bundle = runBundle('.validate.cjs') as { runValidate: typeof runValidate };
   void bundle.runValidate(direct.options);
