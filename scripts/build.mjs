@@ -131,8 +131,8 @@ if (result !== undefined) {
       rmSync(`${root}dist/chunks/${file}`, { force: true });
   }
 }
-// Fill the code cache of the validate bundle (a no-op when current); `version` runs from
-// the launcher alone.
+// Run both budgeted commands once: the build fails if the launcher cannot, and `validate`
+// fills its bundle's code cache (a no-op when current).
 for (const args of [['version'], ['validate', '-f', `${root}examples/lab/policy.yaml`]]) {
   const warm = spawnSync(process.execPath, [`${root}dist/calicoctl.cjs`, ...args], {
     encoding: 'utf8',

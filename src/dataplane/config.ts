@@ -1,10 +1,6 @@
 // The Felix configuration keys the nftables renderer honours, with Felix's defaults
 // (calico-dataplane.md §13, calico-semantics.md §8).
-import {
-  FELIX_FAILSAFE_INBOUND_DEFAULT,
-  FELIX_FAILSAFE_OUTBOUND_DEFAULT,
-  type ProtoPort,
-} from '../api/index.js';
+import { FELIX_FAILSAFE_INBOUND_DEFAULT, FELIX_FAILSAFE_OUTBOUND_DEFAULT } from '../api/index.js';
 import type { EffectiveConfig } from '../calc/index.js';
 
 export interface FailsafePort {
@@ -37,17 +33,6 @@ export interface RenderConfig {
   /** allowSpoofedSourcePrefixes is honoured only with workloadSourceSpoofing: Any (Felix) */
   allowSpoofing: boolean;
   ipv6: boolean;
-}
-
-export const DEFAULT_FAILSAFE_IN: FailsafePort[] = fromApi(FELIX_FAILSAFE_INBOUND_DEFAULT);
-export const DEFAULT_FAILSAFE_OUT: FailsafePort[] = fromApi(FELIX_FAILSAFE_OUTBOUND_DEFAULT);
-
-function fromApi(list: readonly ProtoPort[]): FailsafePort[] {
-  return list.map((p) => ({ protocol: lowerProtocol(p.protocol), port: p.port }));
-}
-
-function lowerProtocol(p: ProtoPort['protocol']): FailsafePort['protocol'] {
-  return p === 'TCP' ? 'tcp' : p === 'UDP' ? 'udp' : 'sctp';
 }
 
 export class DataplaneConfigError extends RangeError {
@@ -104,6 +89,17 @@ function parseFailsafe(v: unknown, key: string, dflt: FailsafePort[]): FailsafeP
     return fp;
   });
 }
+
+export const DEFAULT_FAILSAFE_IN: FailsafePort[] = parseFailsafe(
+  FELIX_FAILSAFE_INBOUND_DEFAULT,
+  'failsafeInboundHostPorts',
+  [],
+);
+export const DEFAULT_FAILSAFE_OUT: FailsafePort[] = parseFailsafe(
+  FELIX_FAILSAFE_OUTBOUND_DEFAULT,
+  'failsafeOutboundHostPorts',
+  [],
+);
 
 function bool(v: unknown): boolean {
   return v === true || v === 'true' || v === 'True';

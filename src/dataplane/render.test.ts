@@ -46,6 +46,20 @@ test('marks come from the mask, lowest bits first', () => {
   assert.equal(parseRenderConfig({ nftablesMarkMask: '0xff000000' }).marks.accept, 0x1000000);
 });
 
+test("failsafe host ports default to Felix's lists (calico-semantics.md §8)", () => {
+  const text = (l: { protocol: string; port: number }[]) =>
+    l.map((p) => `${p.protocol}:${p.port}`).join(' ');
+  assert.equal(
+    text(cfg.failsafeIn),
+    'tcp:22 udp:68 tcp:179 tcp:2379 tcp:2380 tcp:5473 tcp:6443 tcp:6666 tcp:6667',
+  );
+  assert.equal(
+    text(cfg.failsafeOut),
+    'udp:53 udp:67 tcp:179 tcp:2379 tcp:2380 tcp:5473 tcp:6443 tcp:6666 tcp:6667',
+  );
+  assert.deepEqual(parseRenderConfig({ failsafeInboundHostPorts: 'none' }).failsafeIn, []);
+});
+
 test('a rule renders per family; other-family CIDRs drop the rule for that family', () => {
   const r = rule('allow', {
     id: 'x',
